@@ -1,0 +1,48 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
+
+from lms_plugin import errors
+from lms_plugin.cli import register_commands
+from lms_plugin.config import PROJECT_ROOT, instance_path, load_config
+from lms_plugin.database import db
+
+csrf = CSRFProtect()
+
+
+def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Create the app: configuration, database, CSRF, blueprints, error pages and CLI commands."""
+    overrides = dict(overrides or {})
+    instance = instance_path(overrides)
+    app = Flask(
+        "lms_plugin",
+        instance_path=str(instance),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "lms_plugin" / "static"),
+    )
+    app.config.update(load_config(overrides, instance))
+
+    db.init_app(app)
+    csrf.init_app(app)
+    errors.init_app(app)
+    app.after_request(_security_headers)
+
+    from lms_plugin.frameworks.views import blueprint as frameworks
+    from lms_plugin.health import blueprint as health
+
+    app.register_blueprint(health)
+    app.register_blueprint(frameworks)
+    register_commands(app)
+    return app
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response

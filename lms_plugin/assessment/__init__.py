@@ -1,0 +1,1 @@
+"""Judging learners against framework statements and rolling judgements up to levels."""

@@ -1,0 +1,162 @@
+"""The `lms-plugin` command line. Every command reads the same environment as the web app, and
+is also available as `flask --app lms_plugin <command>`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+from lms_plugin import migrate
+from lms_plugin.database import db
+from lms_plugin.frameworks import services as frameworks_services
+from lms_plugin.frameworks.parsing import FrameworkFileError, ParsedFramework, read_framework_file
+
+
+def require_current_schema() -> None:
+    """Stop with a clear message when the database has not been initialised or upgraded."""
+    if not migrate.is_current(db.engine):
+        raise click.ClickException(
+            "The database is not initialised or not up to date: run `lms-plugin init` first."
+        )
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database to the newest schema and import the seed frameworks."""
+    migrate.upgrade(db.engine)
+    click.echo(f"Database ready at revision {migrate.head_revision()}.")
+    seeds = sorted(Path(current_app.config["SEEDS_DIR"]).glob("*.json"))
+    _import_files(seeds)
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_context
+def demo_command(ctx: click.Context, host: str, port: int) -> None:
+    """Initialise, then serve the tool on the embedded defaults (SQLite, in-process delivery)."""
+    ctx.invoke(init_command)
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    click.echo(f"Serving the demo on http://{host}:{port}/ (Ctrl+C stops it).")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+@click.command("serve")
+@click.option("--bind", default="127.0.0.1:5000", show_default=True, help="HOST:PORT to bind.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@with_appcontext
+def serve_command(bind: str, workers: int) -> None:
+    """Serve the tool with gunicorn (production); run `lms-plugin init` before."""
+    require_current_schema()
+    from gunicorn.app.base import BaseApplication
+
+    from lms_plugin import create_app
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", bind)
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Flask:
+            return create_app()
+
+    Server().run()
+
+
+@click.group("frameworks")
+def frameworks_group() -> None:
+    """Import and list competency frameworks."""
+
+
+@frameworks_group.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@with_appcontext
+def frameworks_import_command(paths: tuple[Path, ...]) -> None:
+    """Import framework files. All or nothing: if any file is refused, none is imported."""
+    require_current_schema()
+    _import_files(list(paths))
+
+
+def _import_files(paths: list[Path]) -> None:
+    parsed: list[ParsedFramework] = []
+    refused: list[FrameworkFileError] = []
+    for path in paths:
+        try:
+            parsed.append(read_framework_file(path))
+        except FrameworkFileError as error:
+            refused.append(error)
+    if refused:
+        for error in refused:
+            click.echo(f"error: {error}", err=True)
+        raise click.ClickException(
+            f"{len(refused)} of {len(paths)} file(s) refused; nothing was imported."
+        )
+    session = db.session
+    results = frameworks_services.import_frameworks(session, parsed)
+    session.commit()
+    for result in results:
+        version = result.version
+        click.echo(
+            f"{result.source}: {result.action.replace('_', ' ')} "
+            f"(id {version.id}, {version.title}, version {version.version_label}, "
+            f"revision {version.revision}, {version.statement_count} statements)"
+        )
+
+
+@frameworks_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_appcontext
+def frameworks_list_command(as_json: bool) -> None:
+    """List every framework version with its levels."""
+    require_current_schema()
+    versions = frameworks_services.list_versions(db.session)
+    summaries = [frameworks_services.version_summary(v) for v in versions]
+    if as_json:
+        click.echo(json.dumps(summaries, ensure_ascii=False, indent=2))
+        return
+    if not summaries:
+        click.echo("No frameworks imported yet.")
+    for item in summaries:
+        levels: list[dict[str, Any]] = item["levels"]  # type: ignore[assignment]
+        counts = ", ".join(f"{lvl['key']} {lvl['statements']}" for lvl in levels)
+        click.echo(
+            f"{item['id']:>4}  {item['soc']:<11} {item['version']} (rev {item['revision']})  "
+            f"{item['title']}  [{counts}]"
+        )
+
+
+COMMANDS = (init_command, demo_command, serve_command, frameworks_group)
+
+
+def register_commands(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Competency judgements, xAPI records and Open Badges 3.0 credentials for Canvas and Moodle.
+
+    Configuration comes from the environment (DATABASE_URL, SECRET_KEY, BASE_URL, ...): see README.
+    """
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def main() -> None:
+    from lms_plugin import create_app
+
+    try:
+        cli(obj=ScriptInfo(create_app=lambda: create_app(), set_debug_flag=False))
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,94 @@
+"""Configuration: environment variables with documented defaults, overridden by `create_app`.
+
+- `DATABASE_URL`: SQLAlchemy URL (`postgresql://` uses psycopg 3);
+  default `sqlite:///<instance>/lms_plugin.sqlite3`.
+- `SECRET_KEY`: signs sessions and CSRF tokens; default generated once into `<instance>/secret_key`.
+- `BASE_URL`: the tool's public base URL; default `http://127.0.0.1:5000`.
+- `INSTANCE_PATH`: where local state lives; default `instance/` in the project folder.
+- `SEEDS_DIR`: the framework files `lms-plugin init` imports; default `seeds/`.
+- `MAX_CONTENT_LENGTH`: the largest request body in bytes; default 1 MiB.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "SEEDS_DIR", "MAX_CONTENT_LENGTH")
+INTEGER_KEYS = ("MAX_CONTENT_LENGTH",)
+
+DEFAULTS: dict[str, Any] = {
+    "BASE_URL": "http://127.0.0.1:5000",
+    "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+def instance_path(overrides: Mapping[str, Any]) -> Path:
+    """The instance folder: `INSTANCE_PATH` from overrides, else the environment, else default."""
+    raw = overrides.get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
+    return Path(raw).resolve() if raw else PROJECT_ROOT / "instance"
+
+
+def load_config(overrides: Mapping[str, Any], instance: Path) -> dict[str, Any]:
+    """Merge defaults < environment < overrides, then fill in the values derived from `instance`."""
+    config: dict[str, Any] = dict(DEFAULTS)
+    config.update({key: os.environ[key] for key in ENVIRONMENT_KEYS if os.environ.get(key)})
+    config.update(overrides)
+    for key in INTEGER_KEYS:
+        try:
+            config[key] = int(config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be an integer, got {config[key]!r}") from None
+    config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'lms_plugin.sqlite3'}")
+    config["DATABASE_URL"] = normalize_database_url(str(config["DATABASE_URL"]))
+    config["BASE_URL"] = normalize_base_url(str(config["BASE_URL"]))
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = read_or_create_secret_key(instance / "secret_key")
+    return config
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs that name no driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def normalize_base_url(url: str) -> str:
+    """Check the tool's base URL is absolute http(s) and drop a trailing slash."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"BASE_URL must be an absolute http(s) URL, got {url!r}")
+    return url.rstrip("/")
+
+
+def read_or_create_secret_key(path: Path) -> str:
+    """Read the instance's secret key, creating it (mode 0600) on first use.
+
+    Several workers may start at once: the file is created exclusively, and a loser reads the
+    winner's key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+        raise ConfigError(f"{path} is empty: delete it or set SECRET_KEY") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key

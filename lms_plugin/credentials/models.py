@@ -1,0 +1,45 @@
+"""Issued credentials and the Bitstring Status Lists that revoke them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms_plugin.orm import Base, created_at, str36
+
+
+class StatusList(Base):
+    """A Bitstring Status List; `bits` is the raw (uncompressed) bitstring."""
+
+    __tablename__ = "status_lists"
+
+    id: Mapped[str36] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    bits: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[created_at]
+
+
+class Credential(Base):
+    """A signed OpenBadgeCredential for one level achievement; `document` is the JSON issued."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (UniqueConstraint("status_list_id", "status_index"),)
+
+    id: Mapped[str36] = mapped_column(primary_key=True)
+    achievement_id: Mapped[int] = mapped_column(
+        ForeignKey("level_achievements.id", ondelete="RESTRICT")
+    )
+    learner_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    level_id: Mapped[int] = mapped_column(ForeignKey("framework_levels.id", ondelete="RESTRICT"))
+    key_id: Mapped[int] = mapped_column(ForeignKey("tool_keys.id", ondelete="RESTRICT"))
+    status_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id", ondelete="RESTRICT"))
+    status_index: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[created_at]
+    valid_until: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,71 @@
+"""The Flask binding of the database: one engine per app, one session per app context.
+
+Views never commit: a request that ends with a status below 400 is committed once by the request
+wrapper, anything else is rolled back. CLI commands commit explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the settings each backend needs (SQLite: foreign keys, WAL, busy timeout)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Database:
+    """Unbound extension: `db.init_app(app)`, then `db.session` inside an app context."""
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["database"] = sessionmaker(bind=engine, expire_on_commit=False)
+        app.after_request(self._commit_on_success)
+        app.teardown_appcontext(self._close)
+
+    @property
+    def engine(self) -> Engine:
+        engine = current_app.extensions["database"].kw["bind"]
+        assert isinstance(engine, Engine)
+        return engine
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            g.db_session = current_app.extensions["database"]()
+        session: Session = g.db_session
+        return session
+
+    def _commit_on_success(self, response: Response) -> Response:
+        session: Session | None = g.get("db_session")
+        if session is not None:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        return response
+
+    @staticmethod
+    def _close(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()

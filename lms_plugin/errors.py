@@ -1,0 +1,29 @@
+"""Error pages: every HTTP error answers a clear page (HTML) or `{"error": ...}` (API and JSON)."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+    status = error.code or 500
+    message = error.description or error.name
+    if isinstance(error, CSRFError):
+        status, message = 403, f"CSRF check failed: {error.description}"
+    if wants_json():
+        return {"error": error.name, "message": message}, status
+    return render_template("error.html", status=status, title=error.name, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)

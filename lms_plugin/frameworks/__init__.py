@@ -1,0 +1,1 @@
+"""Competency frameworks: models, file schemas, importer, public pages."""

@@ -1,0 +1,175 @@
+"""Reading framework files: size limit, strict JSON, schema validation, content hash.
+
+Every problem is a `FrameworkFileError` naming the file and the JSON path of the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from marshmallow import ValidationError
+
+from lms_plugin.frameworks.schemas import FrameworkFileSchema, json_path
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class FrameworkFileError(ValueError):
+    """A framework file was refused; `str()` reads "<file>: <JSON path>: <problem>"."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {path}: {message}" for path, message in problems))
+
+
+@dataclass(frozen=True)
+class ParsedLevel:
+    key: str
+    label: str
+    statements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ParsedFramework:
+    """A validated framework file, ready to import."""
+
+    source: str
+    schema_version: str
+    exported_at: dt.datetime | None
+    occupation: dict[str, Any]
+    version: str
+    description: str
+    context_covered: str
+    levels: tuple[ParsedLevel, ...]
+    sources: dict[str, Any]
+    attribution: str
+
+    @property
+    def soc(self) -> str:
+        return str(self.occupation["soc"])
+
+    @property
+    def title(self) -> str:
+        return str(self.occupation["title"])
+
+    @property
+    def content_sha256(self) -> str:
+        """A hash of everything imported except `exportedAt`: re-exporting unchanged content is
+        not a new version. Level order is part of the content."""
+        content = {
+            "schemaVersion": self.schema_version,
+            "occupation": self.occupation,
+            "version": self.version,
+            "description": self.description,
+            "contextCovered": self.context_covered,
+            "levels": [[lvl.key, lvl.label, list(lvl.statements)] for lvl in self.levels],
+            "sources": self.sources,
+            "attribution": self.attribution,
+        }
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def read_framework_file(path: Path) -> ParsedFramework:
+    """Read and validate one framework file."""
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FrameworkFileError(source, [("$", _too_big(size))])
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise FrameworkFileError(source, [("$", f"cannot read the file ({error.strerror})")]) from None
+    return parse_framework(data, source)
+
+
+def parse_framework(data: bytes, source: str) -> ParsedFramework:
+    """Validate the bytes of a framework file; `source` names it in error messages."""
+    if len(data) > MAX_FILE_BYTES:
+        raise FrameworkFileError(source, [("$", _too_big(len(data)))])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FrameworkFileError(
+            source, [("$", f"not UTF-8 text (byte {error.start} is invalid)")]
+        ) from None
+    try:
+        document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except json.JSONDecodeError as error:
+        message = f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        raise FrameworkFileError(source, [("$", message)]) from None
+    except _DuplicateKeyError as error:
+        raise FrameworkFileError(source, [("$", str(error))]) from None
+    if not isinstance(document, dict):
+        raise FrameworkFileError(source, [("$", "must be a JSON object")])
+    try:
+        loaded = FrameworkFileSchema().load(document)
+    except ValidationError as error:
+        raise FrameworkFileError(source, sorted(_flatten(error.messages, ()))) from None
+    body = loaded["framework"]
+    return ParsedFramework(
+        source=Path(source).name,
+        schema_version=loaded["schemaVersion"],
+        exported_at=loaded["exportedAt"],
+        occupation=loaded["occupation"],
+        version=body["version"],
+        description=body["description"],
+        context_covered=body["contextCovered"],
+        levels=tuple(
+            ParsedLevel(key, level["label"], tuple(level["statements"]))
+            for key, level in body["levels"]
+        ),
+        sources=loaded["sources"],
+        attribution=loaded["attribution"],
+    )
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(f"the key {key!r} appears twice in one JSON object")
+        result[key] = value
+    return result
+
+
+def _too_big(size: int) -> str:
+    return f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte (5 MB) limit"
+
+
+def _flatten(messages: Any, parts: tuple[str | int, ...]) -> list[tuple[str, str]]:
+    """Marshmallow's nested error dict -> `[(JSON path, message)]`."""
+    if isinstance(messages, dict):
+        found: list[tuple[str, str]] = []
+        for key, value in messages.items():
+            child = parts if key == "_schema" else (*parts, key)
+            found.extend(_flatten(value, child))
+        return found
+    if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        return [(json_path(parts), "; ".join(_humane(item) for item in messages))]
+    if isinstance(messages, list):
+        return [pair for item in messages for pair in _flatten(item, parts)]
+    return [(json_path(parts), _humane(str(messages)))]
+
+
+def _humane(message: str) -> str:
+    return {
+        "Missing data for required field.": "is required",
+        "Not a valid string.": "must be a string",
+        "Not a valid integer.": "must be an integer",
+        "Not a valid boolean.": "must be true or false",
+        "Not a valid list.": "must be a list",
+        "Invalid input type.": "has the wrong type",
+        "Field may not be null.": "must not be null",
+    }.get(message, message)

@@ -1,0 +1,135 @@
+"""Platform registrations, tool keys, courses, resource links, people and launch state."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms_plugin.orm import Base, created_at, intpk, str255, url
+
+
+class Platform(Base):
+    """An LMS registration: one issuer + client id (one Canvas developer key, one Moodle tool)."""
+
+    __tablename__ = "platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[intpk]
+    issuer: Mapped[url]
+    client_id: Mapped[str255]
+    name: Mapped[str] = mapped_column(String(255), default="")
+    auth_login_url: Mapped[url]
+    auth_token_url: Mapped[url]
+    jwks_url: Mapped[url]
+    created_at: Mapped[created_at]
+
+    deployments: Mapped[list[Deployment]] = relationship(
+        back_populates="platform", order_by="Deployment.id"
+    )
+
+
+class Deployment(Base):
+    """A deployment of the tool within a platform (LTI `deployment_id`)."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+
+    id: Mapped[intpk]
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str255]
+    created_at: Mapped[created_at]
+
+    platform: Mapped[Platform] = relationship(back_populates="deployments")
+
+
+class ToolKey(Base):
+    """A signing key of the tool: RSA for LTI, Ed25519 for credentials; private part encrypted."""
+
+    __tablename__ = "tool_keys"
+
+    id: Mapped[intpk]
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    algorithm: Mapped[str] = mapped_column(String(20))
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+    retired_at: Mapped[dt.datetime | None]
+
+
+class Course(Base):
+    """An LTI context (a course) on one platform."""
+
+    __tablename__ = "courses"
+    __table_args__ = (UniqueConstraint("platform_id", "context_id"),)
+
+    id: Mapped[intpk]
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="RESTRICT"))
+    deployment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="RESTRICT")
+    )
+    context_id: Mapped[str255]
+    title: Mapped[str] = mapped_column(String(500), default="")
+    label: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[created_at]
+
+
+class ResourceLink(Base):
+    """A placement of the tool in a course, with the framework version and levels in scope."""
+
+    __tablename__ = "resource_links"
+    __table_args__ = (UniqueConstraint("course_id", "resource_link_id"),)
+
+    id: Mapped[intpk]
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="RESTRICT"))
+    resource_link_id: Mapped[str255]
+    title: Mapped[str] = mapped_column(String(500), default="")
+    framework_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("framework_versions.id", ondelete="RESTRICT")
+    )
+    level_keys: Mapped[list[str] | None]
+    line_item_url: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[created_at]
+
+
+class Person(Base):
+    """Someone an LMS launched or listed, identified by platform issuer + LTI `sub`."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("issuer", "sub"),)
+
+    id: Mapped[intpk]
+    issuer: Mapped[url]
+    sub: Mapped[str255]
+    name: Mapped[str] = mapped_column(String(500), default="")
+    given_name: Mapped[str] = mapped_column(String(255), default="")
+    family_name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[created_at]
+
+
+class Enrollment(Base):
+    """A person's roles in a course, from a launch or from the NRPS roster."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("course_id", "person_id"),)
+
+    id: Mapped[intpk]
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    roles: Mapped[list[str]]
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[created_at]
+
+
+class LaunchState(Base):
+    """Short-lived OIDC state, nonces and launch data, shared by every web worker."""
+
+    __tablename__ = "launch_state"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime]

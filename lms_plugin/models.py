@@ -1,0 +1,39 @@
+"""Every model, imported in one place so that the metadata (and Alembic) sees the whole schema."""
+
+from lms_plugin.assessment.models import Judgement, LevelAchievement
+from lms_plugin.credentials.models import Credential, StatusList
+from lms_plugin.frameworks.models import Framework, FrameworkVersion, Level, Statement
+from lms_plugin.lti.models import (
+    Course,
+    Deployment,
+    Enrollment,
+    LaunchState,
+    Person,
+    Platform,
+    ResourceLink,
+    ToolKey,
+)
+from lms_plugin.orm import Base
+from xapi.models import LrsEndpoint, OutboxStatement
+
+__all__ = [
+    "Base",
+    "Course",
+    "Credential",
+    "Deployment",
+    "Enrollment",
+    "Framework",
+    "FrameworkVersion",
+    "Judgement",
+    "LaunchState",
+    "Level",
+    "LevelAchievement",
+    "LrsEndpoint",
+    "OutboxStatement",
+    "Person",
+    "Platform",
+    "ResourceLink",
+    "Statement",
+    "StatusList",
+    "ToolKey",
+]

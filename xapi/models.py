@@ -1,0 +1,50 @@
+"""The transactional outbox of xAPI statements and the LRS each platform delivers to."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms_plugin.orm import Base, created_at, intpk, str36, url, utcnow
+
+STATES = ("queued", "delivered", "dead")
+
+
+class LrsEndpoint(Base):
+    """An LRS for a platform, or for one deployment of it; the password is stored encrypted."""
+
+    __tablename__ = "lrs_endpoints"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+
+    id: Mapped[intpk]
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    deployment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    endpoint: Mapped[url]
+    username: Mapped[str] = mapped_column(String(255))
+    password_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    xapi_version: Mapped[str] = mapped_column(String(10), default="1.0.3")
+    created_at: Mapped[created_at]
+
+
+class OutboxStatement(Base):
+    """An xAPI statement queued, delivered or dead; `payload` holds the exact bytes sent."""
+
+    __tablename__ = "xapi_outbox"
+    __table_args__ = (Index("ix_xapi_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[str36] = mapped_column(primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id", ondelete="RESTRICT"))
+    deployment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="RESTRICT")
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    delivered_at: Mapped[dt.datetime | None]
