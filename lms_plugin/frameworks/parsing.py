@@ -86,7 +86,9 @@ def read_framework_file(path: Path) -> ParsedFramework:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise FrameworkFileError(source, [("$", f"cannot read the file ({error.strerror})")]) from None
+        raise FrameworkFileError(
+            source, [("$", f"cannot read the file ({error.strerror})")]
+        ) from None
     return parse_framework(data, source)
 
 

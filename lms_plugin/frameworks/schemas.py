@@ -1,7 +1,7 @@
 """Marshmallow schemas for framework files in the LER.me export shape (see `seeds/`).
 
-Unknown fields are ignored (exporters add fields); known fields must have the right types. Levels are
-a JSON object whose order is the order of the levels.
+Unknown fields are ignored (exporters add fields); known fields must have the right types.
+Levels are a JSON object whose order is the order of the levels.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def not_blank(value: str) -> None:
         raise ValidationError("must not be empty")
 
 
-def Text(*, required: bool = True, max_length: int | None = None, **kwargs: Any) -> fields.String:  # noqa: N802
+def text_field(
+    *, required: bool = True, max_length: int | None = None, **kwargs: Any
+) -> fields.String:
     """A string field that refuses control characters (and blank values when required)."""
     validators: list[Any] = [no_control_characters]
     if required:
@@ -62,18 +64,18 @@ class _Strict(Schema):
 
 
 class OccupationSchema(_Strict):
-    soc = Text(max_length=32)
-    title = Text(max_length=500)
-    group = Text(required=False, max_length=500)
-    sector = Text(required=False, max_length=100)
+    soc = text_field(max_length=32)
+    title = text_field(max_length=500)
+    group = text_field(required=False, max_length=500)
+    sector = text_field(required=False, max_length=100)
     jobZone = fields.Integer(strict=True, allow_none=True, load_default=None)
     jobZoneInferred = fields.Boolean(load_default=False)
 
 
 class LevelSchema(_Strict):
-    label = Text(max_length=500)
+    label = text_field(max_length=500)
     statements = fields.List(
-        Text(max_length=4000),
+        text_field(max_length=4000),
         required=True,
         validate=validate.Length(min=1, error="a level needs at least one statement"),
     )
@@ -104,9 +106,9 @@ class LevelsField(fields.Field):
 
 
 class FrameworkBodySchema(_Strict):
-    version = Text(max_length=100)
-    description = Text(required=False)
-    contextCovered = Text(required=False)
+    version = text_field(max_length=100)
+    description = text_field(required=False)
+    contextCovered = text_field(required=False)
     levels = LevelsField(required=True)
 
     @validates_schema
@@ -118,15 +120,23 @@ class FrameworkBodySchema(_Strict):
                 where = json_path(("framework", "levels", key, "statements", index))
                 if text in seen:
                     raise ValidationError(
-                        {"levels": {key: {"statements": {index: [f"duplicates the statement at {seen[text]}"]}}}}
+                        {
+                            "levels": {
+                                key: {
+                                    "statements": {
+                                        index: [f"duplicates the statement at {seen[text]}"]
+                                    }
+                                }
+                            }
+                        }
                     )
                 seen[text] = where
 
 
 class FrameworkFileSchema(_Strict):
-    schemaVersion = Text(max_length=20)
+    schemaVersion = text_field(max_length=20)
     exportedAt = fields.AwareDateTime(load_default=None, allow_none=True)
     occupation = fields.Nested(OccupationSchema, required=True)
     framework = fields.Nested(FrameworkBodySchema, required=True)
     sources = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
-    attribution = Text(required=False, max_length=2000)
+    attribution = text_field(required=False, max_length=2000)

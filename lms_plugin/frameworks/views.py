@@ -13,9 +13,7 @@ blueprint = Blueprint("frameworks", __name__, url_prefix="/frameworks")
 
 @blueprint.get("")
 def index() -> ResponseReturnValue:
-    return render_template(
-        "frameworks/index.html", versions=services.current_versions(db.session)
-    )
+    return render_template("frameworks/index.html", versions=services.current_versions(db.session))
 
 
 @blueprint.get("/<int:version_id>")

@@ -1,0 +1,96 @@
+"""`lms-plugin init` and `lms-plugin frameworks import|list` (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+
+from lms_plugin.cli import cli
+from lms_plugin.database import db
+from lms_plugin.frameworks.models import FrameworkVersion, Statement
+from tests.builders import SEED_FILES, framework_document, write_json
+
+
+def stored(app: Flask) -> tuple[int, int]:
+    with app.app_context():
+        return (
+            db.session.scalar(select(func.count()).select_from(FrameworkVersion)) or 0,
+            db.session.scalar(select(func.count()).select_from(Statement)) or 0,
+        )
+
+
+def test_init_imports_the_seeds_once(app: Flask, runner: FlaskCliRunner) -> None:
+    first = runner.invoke(cli, ["init"])
+    assert first.exit_code == 0, first.output
+    assert first.output.count(": created") == 2
+    second = runner.invoke(cli, ["init"])
+    assert second.exit_code == 0, second.output
+    assert second.output.count(": unchanged") == 2
+    assert stored(app) == (2, 80)
+
+
+def test_import_then_list_as_json(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(cli, ["frameworks", "import", *map(str, SEED_FILES)])
+    assert result.exit_code == 0, result.output
+
+    listed = runner.invoke(cli, ["frameworks", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    frameworks = json.loads(listed.output)
+    assert sorted(f["soc"] for f in frameworks) == ["23-2099.00", "43-6012.00"]
+    for item in frameworks:
+        assert set(item) >= {"id", "soc", "title", "version", "levels"}
+        assert isinstance(item["id"], int)
+        assert item["version"] == "v.26.05"
+        assert [lvl["key"] for lvl in item["levels"]] == [
+            "emerging",
+            "developing",
+            "proficient",
+            "advanced",
+        ]
+        assert all(set(lvl) == {"key", "label", "statements"} for lvl in item["levels"])
+        assert sum(lvl["statements"] for lvl in item["levels"]) == 40
+
+    human = runner.invoke(cli, ["frameworks", "list"])
+    assert "Legal Secretaries and Administrative Assistants" in human.output
+
+
+def test_one_broken_file_means_nothing_is_imported(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    good = write_json(tmp_path, "good.json", framework_document())
+    broken_document = framework_document()
+    broken_document["framework"]["levels"]["expert"]["statements"] = []
+    broken = write_json(tmp_path, "broken.json", broken_document)
+
+    result = runner.invoke(cli, ["frameworks", "import", str(good), str(broken)])
+
+    assert result.exit_code != 0
+    assert f"{broken}: $.framework.levels.expert.statements: a level needs" in result.output
+    assert "nothing was imported" in result.output
+    assert stored(app) == (0, 0)
+
+
+def test_not_json_is_refused_with_the_file_named(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "notes.json"
+    path.write_text("these are not JSON")
+    result = runner.invoke(cli, ["frameworks", "import", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}: $: not valid JSON" in result.output
+    assert stored(app) == (0, 0)
+
+
+def test_commands_on_an_uninitialised_database_say_what_to_do(
+    tmp_path: Path,
+) -> None:
+    from lms_plugin import create_app
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
+    result = app.test_cli_runner().invoke(cli, ["frameworks", "list"])
+    assert result.exit_code == 1
+    assert "run `lms-plugin init` first" in result.output
