@@ -38,6 +38,10 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health)
     app.register_blueprint(frameworks)
+    if app.config["SANDBOX_ENABLED"]:
+        from lms_plugin.lti.sandbox.views import blueprint as sandbox
+
+        app.register_blueprint(sandbox)
     register_commands(app)
     return app
 

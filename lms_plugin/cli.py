@@ -4,6 +4,7 @@ is also available as `flask --app lms_plugin <command>`."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ def init_command() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.pass_context
 def demo_command(ctx: click.Context, host: str, port: int) -> None:
-    """Initialise, then serve the tool on the embedded defaults (SQLite, in-process delivery)."""
+    """Initialise, then serve the tool on the embedded defaults (SQLite, in-process delivery) with
+    the sandbox LMS at /sandbox."""
+    os.environ.setdefault("SANDBOX_ENABLED", "1")
     ctx.invoke(init_command)
     app = ctx.ensure_object(ScriptInfo).load_app()
     click.echo(f"Serving the demo on http://{host}:{port}/ (Ctrl+C stops it).")

@@ -7,6 +7,7 @@
 - `INSTANCE_PATH`: where local state lives; default `instance/` in the project folder.
 - `SEEDS_DIR`: the framework files `lms-plugin init` imports; default `seeds/`.
 - `MAX_CONTENT_LENGTH`: the largest request body in bytes; default 1 MiB.
+- `SANDBOX_ENABLED`: serve the sandbox LMS at `/sandbox` (`1`/`0`); default off, on in `demo`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,22 @@ from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "SEEDS_DIR", "MAX_CONTENT_LENGTH")
+ENVIRONMENT_KEYS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "BASE_URL",
+    "SEEDS_DIR",
+    "MAX_CONTENT_LENGTH",
+    "SANDBOX_ENABLED",
+)
+BOOLEAN_KEYS = ("SANDBOX_ENABLED",)
 INTEGER_KEYS = ("MAX_CONTENT_LENGTH",)
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "SANDBOX_ENABLED": False,
 }
 
 
@@ -50,12 +60,26 @@ def load_config(overrides: Mapping[str, Any], instance: Path) -> dict[str, Any]:
             config[key] = int(config[key])
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be an integer, got {config[key]!r}") from None
+    for key in BOOLEAN_KEYS:
+        config[key] = parse_boolean(key, config[key])
     config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'lms_plugin.sqlite3'}")
     config["DATABASE_URL"] = normalize_database_url(str(config["DATABASE_URL"]))
     config["BASE_URL"] = normalize_base_url(str(config["BASE_URL"]))
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = read_or_create_secret_key(instance / "secret_key")
     return config
+
+
+def parse_boolean(key: str, value: Any) -> bool:
+    """`1/true/yes/on` and `0/false/no/off` (any case), or a real bool."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{key} must be 1 or 0 (true/false), got {value!r}")
 
 
 def normalize_database_url(url: str) -> str:
