@@ -7,11 +7,14 @@ from typing import Any
 
 from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms_plugin import errors
 from lms_plugin.cli import register_commands
 from lms_plugin.config import PROJECT_ROOT, instance_path, load_config
 from lms_plugin.database import db
+from lms_plugin.lti.http import TimeoutSession
+from lms_plugin.secret_box import SecretBox
 
 csrf = CSRFProtect()
 
@@ -28,6 +31,11 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_config(overrides, instance))
 
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+    app.extensions["secret_box"] = SecretBox(app.config["KEY_ENCRYPTION_KEY"])
+    app.extensions["lti_http"] = TimeoutSession()
     db.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
@@ -35,9 +43,14 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from lms_plugin.frameworks.views import blueprint as frameworks
     from lms_plugin.health import blueprint as health
+    from lms_plugin.lti.views import blueprint as lti
+    from lms_plugin.lti.views import launch, login
 
     app.register_blueprint(health)
     app.register_blueprint(frameworks)
+    app.register_blueprint(lti)
+    csrf.exempt(login)
+    csrf.exempt(launch)
     if app.config["SANDBOX_ENABLED"]:
         from lms_plugin.lti.sandbox.views import blueprint as sandbox
 

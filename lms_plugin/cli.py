@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -17,6 +18,7 @@ from lms_plugin import migrate
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks_services
 from lms_plugin.frameworks.parsing import FrameworkFileError, ParsedFramework, read_framework_file
+from lms_plugin.lti import keys, registrations
 
 
 def require_current_schema() -> None:
@@ -33,8 +35,19 @@ def init_command() -> None:
     """Create or upgrade the database to the newest schema and import the seed frameworks."""
     migrate.upgrade(db.engine)
     click.echo(f"Database ready at revision {migrate.head_revision()}.")
+    box = current_app.extensions["secret_box"]
+    for purpose in keys.ALGORITHMS:
+        key = keys.ensure_key(db.session, box, purpose)
+        click.echo(f"Current {purpose} key: {key.kid}")
+    db.session.commit()
     seeds = sorted(Path(current_app.config["SEEDS_DIR"]).glob("*.json"))
     _import_files(seeds)
+    if current_app.config["SANDBOX_ENABLED"]:
+        from lms_plugin.lti.sandbox.setup import ensure_sandbox
+
+        ensure_sandbox(db.session, current_app.config["BASE_URL"])
+        db.session.commit()
+        click.echo(f"Sandbox LMS ready at {current_app.config['BASE_URL']}/sandbox")
 
 
 @click.command("demo")
@@ -136,7 +149,155 @@ def frameworks_list_command(as_json: bool) -> None:
         )
 
 
-COMMANDS = (init_command, demo_command, serve_command, frameworks_group)
+@click.group("platform")
+def platform_group() -> None:
+    """Register LMS platforms (issuer + client id) and their deployments."""
+
+
+@platform_group.command("add")
+@click.option(
+    "--issuer",
+    required=True,
+    help="The platform's issuer (iss), e.g. https://canvas.instructure.com",
+)
+@click.option("--client-id", required=True, help="The client id the platform gave the tool.")
+@click.option(
+    "--deployment-id",
+    "deployment_ids",
+    multiple=True,
+    required=True,
+    help="A deployment id (repeatable).",
+)
+@click.option("--auth-login-url", required=True, help="The platform's OIDC authorization endpoint.")
+@click.option("--auth-token-url", required=True, help="The platform's OAuth 2 token endpoint.")
+@click.option("--jwks-url", required=True, help="The platform's public key set URL.")
+@click.option("--name", default="", help="A name to show for the platform.")
+@with_appcontext
+def platform_add_command(
+    issuer: str,
+    client_id: str,
+    deployment_ids: tuple[str, ...],
+    auth_login_url: str,
+    auth_token_url: str,
+    jwks_url: str,
+    name: str,
+) -> None:
+    """Register a platform, or add a deployment to a known one (same issuer and client id)."""
+    require_current_schema()
+    for label, value in (
+        ("--issuer", issuer),
+        ("--auth-login-url", auth_login_url),
+        ("--auth-token-url", auth_token_url),
+        ("--jwks-url", jwks_url),
+    ):
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise click.BadParameter(f"{value!r} is not an absolute URL", param_hint=label)
+    platform = registrations.add_platform(
+        db.session,
+        registrations.PlatformSettings(
+            issuer=issuer,
+            client_id=client_id,
+            auth_login_url=auth_login_url,
+            auth_token_url=auth_token_url,
+            jwks_url=jwks_url,
+            name=name,
+        ),
+        deployment_ids,
+    )
+    db.session.commit()
+    deployments = ", ".join(d.deployment_id for d in platform.deployments)
+    click.echo(
+        f"Platform {platform.id}: {platform.issuer} client {platform.client_id}; "
+        f"deployments: {deployments}"
+    )
+
+
+@platform_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_appcontext
+def platform_list_command(as_json: bool) -> None:
+    """List registered platforms and their deployments."""
+    require_current_schema()
+    rows = [
+        {
+            "id": p.id,
+            "name": p.name,
+            "issuer": p.issuer,
+            "client_id": p.client_id,
+            "auth_login_url": p.auth_login_url,
+            "auth_token_url": p.auth_token_url,
+            "jwks_url": p.jwks_url,
+            "deployments": [d.deployment_id for d in p.deployments],
+        }
+        for p in registrations.list_platforms(db.session)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No platforms registered yet.")
+    for row in rows:
+        click.echo(
+            f"{row['id']:>4}  {row['issuer']}  client {row['client_id']}  "
+            f"deployments: {', '.join(row['deployments']) or '-'}  {row['name']}"
+        )
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """List, rotate and retire the tool's signing keys."""
+
+
+@keys_group.command("rotate")
+@click.option(
+    "--purpose", type=click.Choice(sorted(keys.ALGORITHMS)), default="lti", show_default=True
+)
+@with_appcontext
+def keys_rotate_command(purpose: str) -> None:
+    """Add a new signing key; earlier keys stay published until retired."""
+    require_current_schema()
+    key = keys.generate_key(db.session, current_app.extensions["secret_box"], purpose)
+    db.session.commit()
+    click.echo(f"New {purpose} key {key.kid} now signs; earlier keys stay published until retired.")
+
+
+@keys_group.command("retire")
+@click.argument("kid")
+@with_appcontext
+def keys_retire_command(kid: str) -> None:
+    """Retire a key (not the current one): LTI keys leave the JWKS; credential keys stop signing."""
+    require_current_schema()
+    try:
+        key = keys.retire_key(db.session, kid)
+    except keys.ToolKeyError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Retired {key.purpose} key {key.kid}.")
+
+
+@keys_group.command("list")
+@with_appcontext
+def keys_list_command() -> None:
+    """List every key with its purpose and state."""
+    require_current_schema()
+    current_ids = {getattr(keys.current_key(db.session, p), "id", None) for p in keys.ALGORITHMS}
+    for key in keys.all_keys(db.session):
+        state = "retired" if key.retired_at else "published"
+        if key.id in current_ids:
+            state = "current"
+        created = f"{key.created_at:%Y-%m-%d %H:%M}Z"
+        click.echo(f"{key.purpose:<12} {key.algorithm:<8} {state:<10} {key.kid}  {created}")
+
+
+COMMANDS = (
+    init_command,
+    demo_command,
+    serve_command,
+    frameworks_group,
+    platform_group,
+    keys_group,
+)
 
 
 def register_commands(app: Flask) -> None:

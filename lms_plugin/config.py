@@ -7,6 +7,10 @@
 - `INSTANCE_PATH`: where local state lives; default `instance/` in the project folder.
 - `SEEDS_DIR`: the framework files `lms-plugin init` imports; default `seeds/`.
 - `MAX_CONTENT_LENGTH`: the largest request body in bytes; default 1 MiB.
+- `KEY_ENCRYPTION_KEY`: encrypts private keys and LRS passwords at rest; default `SECRET_KEY`.
+- `ALLOW_HTTP_PLATFORMS`: accept `http://` platform URLs in dynamic registration (`1`/`0`);
+  default off, on with the sandbox (which runs on plain HTTP).
+- `PROXY_COUNT`: how many reverse proxies (TLS terminators) sit in front; default 0.
 - `SANDBOX_ENABLED`: serve the sandbox LMS at `/sandbox` (`1`/`0`); default off, on in `demo`.
 """
 
@@ -28,15 +32,19 @@ ENVIRONMENT_KEYS = (
     "SEEDS_DIR",
     "MAX_CONTENT_LENGTH",
     "SANDBOX_ENABLED",
+    "KEY_ENCRYPTION_KEY",
+    "ALLOW_HTTP_PLATFORMS",
+    "PROXY_COUNT",
 )
-BOOLEAN_KEYS = ("SANDBOX_ENABLED",)
-INTEGER_KEYS = ("MAX_CONTENT_LENGTH",)
+BOOLEAN_KEYS = ("SANDBOX_ENABLED", "ALLOW_HTTP_PLATFORMS")
+INTEGER_KEYS = ("MAX_CONTENT_LENGTH", "PROXY_COUNT")
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SANDBOX_ENABLED": False,
+    "PROXY_COUNT": 0,
 }
 
 
@@ -61,12 +69,21 @@ def load_config(overrides: Mapping[str, Any], instance: Path) -> dict[str, Any]:
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be an integer, got {config[key]!r}") from None
     for key in BOOLEAN_KEYS:
-        config[key] = parse_boolean(key, config[key])
+        if key in config:
+            config[key] = parse_boolean(key, config[key])
     config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'lms_plugin.sqlite3'}")
     config["DATABASE_URL"] = normalize_database_url(str(config["DATABASE_URL"]))
     config["BASE_URL"] = normalize_base_url(str(config["BASE_URL"]))
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = read_or_create_secret_key(instance / "secret_key")
+    config.setdefault("KEY_ENCRYPTION_KEY", config["SECRET_KEY"])
+    config.setdefault("ALLOW_HTTP_PLATFORMS", config["SANDBOX_ENABLED"])
+    https = config["BASE_URL"].startswith("https://")
+    # In an LMS iframe the tool is a third party: its cookies need SameSite=None, which browsers
+    # accept only with Secure (HTTPS). Over plain HTTP (the local demo) Lax is what works.
+    config.setdefault("SESSION_COOKIE_SECURE", https)
+    config.setdefault("SESSION_COOKIE_SAMESITE", "None" if https else "Lax")
+    config.setdefault("SESSION_COOKIE_NAME", "lms_plugin_session")
     return config
 
 

@@ -1,0 +1,56 @@
+"""Per-request LTI plumbing for views: the state store, key material, tool config, the launch
+context bound to this browser."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, request, session
+
+from lms_plugin.database import db
+from lms_plugin.lti import keys
+from lms_plugin.lti.http import TimeoutSession
+from lms_plugin.lti.services import LaunchContext
+from lms_plugin.lti.storage import StateStore
+from lms_plugin.lti.tool_config import DatabaseToolConf
+from lms_plugin.secret_box import SecretBox
+
+SESSION_LAUNCHES = "lti_launches"
+MAX_LAUNCHES_PER_BROWSER = 20
+
+
+def store() -> StateStore:
+    return StateStore(db.session)
+
+
+def secret_box() -> SecretBox:
+    box: SecretBox = current_app.extensions["secret_box"]
+    return box
+
+
+def http() -> TimeoutSession:
+    client: TimeoutSession = current_app.extensions["lti_http"]
+    return client
+
+
+def tool_conf() -> DatabaseToolConf:
+    """pylti1p3's configuration with the current LTI key (created on first use if `init` has not
+    made one)."""
+    keys.ensure_key(db.session, secret_box(), "lti")
+    return DatabaseToolConf(db.session, keys.signing_key(db.session, secret_box(), "lti"))
+
+
+def remember_launch(launch_id: str) -> None:
+    """Bind a launch to this browser's session cookie."""
+    owned = [i for i in session.get(SESSION_LAUNCHES, []) if i != launch_id]
+    session[SESSION_LAUNCHES] = [*owned, launch_id][-MAX_LAUNCHES_PER_BROWSER:]
+
+
+def current_launch(launch_id: str | None = None) -> LaunchContext:
+    """The launch named in the URL, the `X-LTI-Launch-Id` header or the form, if this browser owns
+    it; 403 otherwise."""
+    launch_id = launch_id or request.headers.get("X-LTI-Launch-Id") or request.form.get("launch_id")
+    if not launch_id or launch_id not in session.get(SESSION_LAUNCHES, []):
+        abort(403, description="This page needs a launch from your LMS in this browser.")
+    launch = LaunchContext.load(store(), launch_id)
+    if launch is None:
+        abort(403, description="This launch has expired: open the tool from your LMS again.")
+    return launch

@@ -1,0 +1,117 @@
+"""LTI Dynamic Registration 1.0 (what Moodle 4.1+ and Canvas use): read the platform's OpenID
+configuration, register the tool with it, and store the resulting platform and deployment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy.orm import Session
+
+from lms_plugin.lti import registrations, tool_settings
+from lms_plugin.lti.models import Platform
+from lms_plugin.lti.registrations import PlatformSettings
+
+MAX_DOCUMENT_BYTES = 256 * 1024
+PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
+TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+
+
+class RegistrationError(ValueError):
+    """Dynamic registration cannot go on; the message is safe to show."""
+
+
+def register(
+    session: Session,
+    http: requests.Session,
+    base_url: str,
+    openid_configuration_url: str,
+    registration_token: str | None,
+    *,
+    allow_http: bool,
+) -> Platform:
+    """Run the whole registration; flushes the new platform (and deployment)."""
+    check_url(openid_configuration_url, allow_http, "openid_configuration")
+    config = _fetch_json(http, "GET", openid_configuration_url)
+    issuer = _field(config, "issuer")
+    check_url(issuer, allow_http, "issuer")
+    if urlsplit(issuer).hostname != urlsplit(openid_configuration_url).hostname:
+        raise RegistrationError("the issuer is not on the host of the openid_configuration URL")
+    endpoints = {
+        name: _field(config, name)
+        for name in (
+            "authorization_endpoint",
+            "token_endpoint",
+            "jwks_uri",
+            "registration_endpoint",
+        )
+    }
+    for name, url in endpoints.items():
+        check_url(url, allow_http, name)
+    if urlsplit(endpoints["registration_endpoint"]).hostname != urlsplit(issuer).hostname:
+        raise RegistrationError("the registration endpoint is not on the issuer's host")
+    headers = {"Authorization": f"Bearer {registration_token}"} if registration_token else {}
+    answer = _fetch_json(
+        http,
+        "POST",
+        endpoints["registration_endpoint"],
+        json=tool_settings.registration_metadata(base_url),
+        headers=headers,
+    )
+    client_id = answer.get("client_id")
+    if not isinstance(client_id, str) or not client_id:
+        raise RegistrationError("the platform's answer has no client_id")
+    tool_config = answer.get(TOOL_CONFIGURATION)
+    deployment_id = tool_config.get("deployment_id") if isinstance(tool_config, Mapping) else None
+    platform_config = config.get(PLATFORM_CONFIGURATION)
+    name = ""
+    if isinstance(platform_config, Mapping):
+        name = str(platform_config.get("product_family_code") or "")
+    return registrations.add_platform(
+        session,
+        PlatformSettings(
+            issuer=issuer,
+            client_id=client_id,
+            auth_login_url=endpoints["authorization_endpoint"],
+            auth_token_url=endpoints["token_endpoint"],
+            jwks_url=endpoints["jwks_uri"],
+            name=name[:255],
+        ),
+        [str(deployment_id)] if isinstance(deployment_id, str | int) and deployment_id else [],
+    )
+
+
+def check_url(url: str, allow_http: bool, what: str) -> None:
+    parts = urlsplit(url)
+    allowed = ("https", "http") if allow_http else ("https",)
+    if parts.scheme not in allowed or not parts.hostname:
+        raise RegistrationError(f"{what} must be an absolute https URL, got {url[:200]!r}")
+
+
+def _field(document: Mapping[str, Any], name: str) -> str:
+    value = document.get(name)
+    if not isinstance(value, str) or not value:
+        raise RegistrationError(f"the platform's OpenID configuration has no {name}")
+    return value
+
+
+def _fetch_json(http: requests.Session, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    try:
+        response = http.request(method, url, stream=True, allow_redirects=False, **kwargs)
+        body = response.raw.read(MAX_DOCUMENT_BYTES + 1, decode_content=True)
+    except requests.RequestException as error:
+        raise RegistrationError(f"{method} {url} failed ({type(error).__name__})") from None
+    if not response.ok:
+        raise RegistrationError(f"{method} {url} answered {response.status_code}")
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise RegistrationError(f"{url} answered more than {MAX_DOCUMENT_BYTES} bytes")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise RegistrationError(f"{url} did not answer JSON") from None
+    if not isinstance(document, dict):
+        raise RegistrationError(f"{url} did not answer a JSON object")
+    return document

@@ -1,0 +1,97 @@
+"""Short-lived LTI state (nonces, OIDC state params, launch data, platform key sets) in the
+database, shared by every web worker: pylti1p3's per-process caches lose it across workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from pylti1p3.launch_data_storage.base import LaunchDataStorage
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from lms_plugin.lti.models import LaunchState
+from lms_plugin.orm import utcnow
+
+DEFAULT_LIFETIME = 24 * 3600
+
+
+class StateStore:
+    """A key-value store with expiry over the `launch_state` table. Flushes, never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, key: str) -> Any:
+        row = self.session.get(LaunchState, key)
+        if row is None or row.expires_at <= utcnow():
+            return None
+        return json.loads(row.value)
+
+    def put(self, key: str, value: Any, lifetime: int | None = None) -> None:
+        expires = utcnow() + dt.timedelta(seconds=lifetime or DEFAULT_LIFETIME)
+        text = json.dumps(value, separators=(",", ":"))
+        row = self.session.get(LaunchState, key)
+        if row is None:
+            self.session.add(LaunchState(key=key, value=text, expires_at=expires))
+        else:
+            row.value, row.expires_at = text, expires
+        self.session.flush()
+
+    def add(self, key: str, value: Any, lifetime: int) -> bool:
+        """Insert only if the key is new or expired: False means someone holds it already."""
+        row = self.session.get(LaunchState, key)
+        if row is not None and row.expires_at > utcnow():
+            return False
+        self.put(key, value, lifetime)
+        return True
+
+    def take(self, key: str) -> Any:
+        """Delete the key and return its value if it was live: single use, race-free (the
+        DELETE's row count decides which of two concurrent takers wins)."""
+        value = self.get(key)
+        deleted = self.session.execute(
+            delete(LaunchState).where(LaunchState.key == key, LaunchState.expires_at > utcnow())
+        )
+        self.session.flush()
+        return value if deleted.rowcount == 1 else None  # type: ignore[attr-defined]
+
+    def purge_expired(self, limit: int = 500) -> None:
+        """Delete some expired rows (called now and then, so the table stays small)."""
+        stale = select(LaunchState.key).where(LaunchState.expires_at <= utcnow()).limit(limit)
+        keys = list(self.session.scalars(stale))
+        if keys:
+            self.session.execute(delete(LaunchState).where(LaunchState.key.in_(keys)))
+
+
+class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
+    """pylti1p3's launch data storage on `StateStore`.
+
+    Over HTTPS the keys are scoped to a per-browser session cookie, as pylti1p3's own cache
+    storage does; over plain HTTP (the local demo) browsers drop such cookies in iframes, so keys
+    are global, which is safe only because nonces are single use and state is bound by cookie.
+    """
+
+    def __init__(self, store: StateStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def get_session_cookie_name(self) -> str | None:
+        assert self._request is not None, "the request must be set first"
+        return super().get_session_cookie_name() if self._request.is_secure() else None
+
+    def can_set_keys_expiration(self) -> bool:
+        return True
+
+    def get_value(self, key: str) -> Any:
+        return self.store.get(self._prepare_key(key))
+
+    def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
+        self.store.put(self._prepare_key(key), value, exp)
+
+    def check_value(self, key: str) -> bool:
+        return self.get_value(key) is not None
+
+    def take_value(self, key: str) -> Any:
+        return self.store.take(self._prepare_key(key))

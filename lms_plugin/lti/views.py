@@ -1,0 +1,224 @@
+"""LTI endpoints (login, launch, JWKS, dynamic registration, Canvas config) and the pages a
+launch leads to (placement choice, deep linking, the course page)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
+from pylti1p3.exception import LtiException, OIDCException
+
+from lms_plugin.database import db
+from lms_plugin.frameworks import services as frameworks
+from lms_plugin.lti import claims, context, keys, nrps, services, tool_settings
+from lms_plugin.lti.deep_linking import placement_resource, response_jwt
+from lms_plugin.lti.dynamic_registration import RegistrationError, register
+from lms_plugin.lti.launch import ToolMessageLaunch
+from lms_plugin.lti.models import Course, Deployment, Platform, ResourceLink
+from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
+from lms_plugin.lti.registrations import find_deployment, find_platform
+from lms_plugin.lti.storage import DatabaseLaunchDataStorage
+
+blueprint = Blueprint("lti", __name__)
+log = logging.getLogger(__name__)
+
+
+def refuse(message: str, status: int = 400) -> ResponseReturnValue:
+    title = "This launch could not be accepted" if status == 400 else "Not allowed"
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+@blueprint.route("/lti/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """OIDC third-party login initiation: redirect to the platform's authorization endpoint."""
+    base = current_app.config["BASE_URL"]
+    params = request.values
+    target = params.get("target_link_uri", "")
+    if target and not target.startswith(base + "/"):
+        return refuse("target_link_uri does not point at this tool.")
+    store = context.store()
+    store.purge_expired()
+    oidc = FlaskOIDCLogin(
+        FlaskRequest(),
+        context.tool_conf(),
+        launch_data_storage=DatabaseLaunchDataStorage(store),
+    )
+    try:
+        return oidc.redirect(tool_settings.urls(base)["launch"])
+    except OIDCException as error:
+        return refuse(f"The login request was refused: {error}.")
+
+
+@blueprint.post("/lti/launch")
+def launch() -> ResponseReturnValue:
+    """Validate an id_token, record who launched where, and send the browser to its page."""
+    conf = context.tool_conf()
+    message = ToolMessageLaunch(FlaskRequest(), conf, context.store(), context.http())
+    try:
+        body = message.get_launch_data()
+    except LtiException as error:
+        log.info("launch refused: %s", error)
+        return refuse(f"The launch was refused: {error}.")
+    if body.get(claims.MESSAGE_TYPE) not in claims.ACCEPTED_MESSAGE_TYPES:
+        return refuse(
+            "The launch was refused: this tool accepts resource link and deep linking launches only."
+        )
+    base = current_app.config["BASE_URL"]
+    if not str(body.get(claims.TARGET_LINK_URI, "")).startswith(base + "/"):
+        return refuse("The launch was refused: its target_link_uri does not point at this tool.")
+    platform = find_platform(db.session, message.get_iss(), message.get_client_id())
+    assert platform is not None, "validated by ToolMessageLaunch.validate_registration"
+    deployment = find_deployment(db.session, platform, body[claims.DEPLOYMENT_ID])
+    assert deployment is not None, "validated by ToolMessageLaunch.validate_deployment"
+    try:
+        launched = services.record_launch(db.session, platform, deployment, body)
+    except ValueError as error:
+        return refuse(f"The launch was refused: {error}.")
+    launched.save(context.store())
+    context.remember_launch(launched.launch_id)
+    if launched.staff and launched.nrps_url:
+        _sync_roster(platform, launched.course_id, launched.nrps_url)
+    return redirect(url_for("lti.launched", launch_id=launched.launch_id), code=303)
+
+
+def _sync_roster(platform: Platform, course_id: int, url: str) -> None:
+    """Pull the roster; a failure is logged and shown, never fatal to the launch."""
+    course = db.session.get(Course, course_id)
+    assert course is not None
+    registration = context.tool_conf().find_registration_by_params(
+        platform.issuer, platform.client_id
+    )
+    client = PlatformClient(registration, context.store(), context.http())
+    try:
+        with db.session.begin_nested():
+            nrps.sync_roster(db.session, client, platform, course, url)
+    except PlatformServiceError as error:
+        log.warning("roster sync failed for course %s: %s", course_id, error)
+
+
+@blueprint.get("/launch/<launch_id>")
+def launched(launch_id: str) -> ResponseReturnValue:
+    """The page a launch leads to, by message type and role."""
+    launch = context.current_launch(launch_id)
+    if launch.message_type == claims.DEEP_LINKING_REQUEST:
+        if not launch.staff:
+            abort(403, description="Only course staff can add this tool to a course.")
+        return _chooser(launch, action=url_for("lti.deep_link", launch_id=launch_id))
+    link = db.session.get(ResourceLink, launch.resource_link_id)
+    assert link is not None
+    if link.framework_version_id is None:
+        if launch.staff:
+            return _chooser(launch, action=url_for("lti.place", launch_id=launch_id))
+        return _page("lti/not_set_up.html", launch)
+    version = frameworks.get_version(db.session, link.framework_version_id)
+    assert version is not None
+    levels = [lvl for lvl in version.levels if not link.level_keys or lvl.key in link.level_keys]
+    if launch.staff:
+        roster = services.course_roster(db.session, launch.course_id)
+        return _page(
+            "lti/course.html", launch, link=link, version=version, levels=levels, roster=roster
+        )
+    return _page("lti/learner.html", launch, link=link, version=version, levels=levels)
+
+
+def _page(template: str, launch: services.LaunchContext, **values: object) -> ResponseReturnValue:
+    course = db.session.get(Course, launch.course_id)
+    return render_template(template, launch=launch, course=course, **values)
+
+
+def _chooser(launch: services.LaunchContext, action: str) -> ResponseReturnValue:
+    versions = frameworks.current_versions(db.session)
+    return _page("lti/choose.html", launch, versions=versions, action=action)
+
+
+def _chosen_placement(launch: services.LaunchContext) -> tuple[object, list[str] | None]:
+    """The framework version and levels from the chooser form, or 400."""
+    if not launch.staff:
+        abort(403, description="Only course staff can choose the framework.")
+    framework = request.form.get("framework", "")
+    levels = request.form.getlist("levels") or None
+    try:
+        version, keys_in_scope = services.parse_placement(
+            db.session, framework, ",".join(levels) if levels else None
+        )
+    except services.PlacementError as error:
+        abort(400, description=str(error))
+    return version, keys_in_scope
+
+
+@blueprint.post("/launch/<launch_id>/placement")
+def place(launch_id: str) -> ResponseReturnValue:
+    """Staff choose the framework for a link that has none (kept per resource link)."""
+    launch = context.current_launch(launch_id)
+    version, levels = _chosen_placement(launch)
+    link = db.session.get(ResourceLink, launch.resource_link_id)
+    if link is None:
+        abort(400, description="This launch is not a resource link launch.")
+    services.set_placement(db.session, link, version, levels)  # type: ignore[arg-type]
+    return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
+
+
+@blueprint.post("/launch/<launch_id>/deep-link")
+def deep_link(launch_id: str) -> ResponseReturnValue:
+    """Return the chosen placement to the platform as a signed LtiDeepLinkingResponse."""
+    launch = context.current_launch(launch_id)
+    if launch.deep_linking is None:
+        abort(400, description="This launch is not a deep linking launch.")
+    version, levels = _chosen_placement(launch)
+    platform = db.session.get(Platform, launch.platform_id)
+    deployment = db.session.get(Deployment, launch.deployment_id)
+    assert platform is not None and deployment is not None
+    resource = placement_resource(
+        version,  # type: ignore[arg-type]
+        levels,
+        tool_settings.urls(current_app.config["BASE_URL"])["launch"],
+    )
+    token = response_jwt(
+        client_id=platform.client_id,
+        issuer=platform.issuer,
+        deployment_id=deployment.deployment_id,
+        settings=launch.deep_linking,
+        resources=[resource],
+        key=keys.signing_key(db.session, context.secret_box(), "lti"),
+    )
+    return_url = str(launch.deep_linking.get("deep_link_return_url", ""))
+    if not return_url.startswith(("https://", "http://")):
+        abort(400, description="The platform gave no usable deep_link_return_url.")
+    return render_template("lti/deep_link_return.html", return_url=return_url, jwt=token)
+
+
+@blueprint.get("/lti/jwks")
+def jwks() -> ResponseReturnValue:
+    response = current_app.json.response(keys.jwks(db.session))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@blueprint.get("/lti/config.json")
+def canvas_config() -> ResponseReturnValue:
+    return tool_settings.canvas_configuration(current_app.config["BASE_URL"])
+
+
+@blueprint.get("/lti/register")
+def dynamic_registration() -> ResponseReturnValue:
+    """LTI Dynamic Registration: register with the platform, then ask it to close the window."""
+    config_url = request.args.get("openid_configuration")
+    if not config_url:
+        return render_template(
+            "lti/register_help.html", urls=tool_settings.urls(current_app.config["BASE_URL"])
+        )
+    try:
+        platform = register(
+            db.session,
+            context.http(),
+            current_app.config["BASE_URL"],
+            config_url,
+            request.args.get("registration_token"),
+            allow_http=current_app.config["ALLOW_HTTP_PLATFORMS"],
+        )
+    except RegistrationError as error:
+        return refuse(f"Registration failed: {error}.")
+    return render_template("lti/registered.html", platform=platform)
