@@ -191,6 +191,7 @@ def deep_link(launch_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/lti/jwks")
 def jwks() -> ResponseReturnValue:
+    keys.ensure_key(db.session, context.secret_box(), "lti")
     response = current_app.json.response(keys.jwks(db.session))
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
