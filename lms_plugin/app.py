@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -36,10 +37,13 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
     app.extensions["secret_box"] = SecretBox(app.config["KEY_ENCRYPTION_KEY"])
     app.extensions["lti_http"] = TimeoutSession()
+    # after_request handlers run last-registered first: the timing header goes on after the
+    # database commit, so Server-Timing includes it.
+    app.before_request(_start_timer)
+    app.after_request(_response_headers)
     db.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
-    app.after_request(_security_headers)
 
     from lms_plugin.frameworks.views import blueprint as frameworks
     from lms_plugin.health import blueprint as health
@@ -59,7 +63,15 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _security_headers(response: Response) -> Response:
+def _start_timer() -> None:
+    g.request_started = time.perf_counter()
+
+
+def _response_headers(response: Response) -> Response:
+    started = g.get("request_started")
+    if started is not None:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.2f}"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     return response

@@ -3,6 +3,8 @@ context bound to this browser."""
 
 from __future__ import annotations
 
+import time
+
 from flask import abort, current_app, request, session
 
 from lms_plugin.database import db
@@ -14,6 +16,7 @@ from lms_plugin.lti.tool_config import DatabaseToolConf
 from lms_plugin.secret_box import SecretBox
 
 SESSION_LAUNCHES = "lti_launches"
+KEY_CACHE_SECONDS = 30
 MAX_LAUNCHES_PER_BROWSER = 20
 
 
@@ -31,11 +34,24 @@ def http() -> TimeoutSession:
     return client
 
 
-def tool_conf() -> DatabaseToolConf:
-    """pylti1p3's configuration with the current LTI key (created on first use if `init` has not
-    made one)."""
+def lti_signing_key() -> keys.SigningKey:
+    """The current LTI key (created on first use if `init` has not made one), cached for
+    `KEY_CACHE_SECONDS` per process: a rotation reaches every worker within that time."""
+    cache: dict[str, tuple[keys.SigningKey, float]] = current_app.extensions.setdefault(
+        "lti_key_cache", {}
+    )
+    cached = cache.get("lti")
+    if cached is not None and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
+        return cached[0]
     keys.ensure_key(db.session, secret_box(), "lti")
-    return DatabaseToolConf(db.session, keys.signing_key(db.session, secret_box(), "lti"))
+    key = keys.signing_key(db.session, secret_box(), "lti")
+    cache["lti"] = (key, time.monotonic())
+    return key
+
+
+def tool_conf() -> DatabaseToolConf:
+    """pylti1p3's configuration, with the current LTI key."""
+    return DatabaseToolConf(db.session, lti_signing_key())
 
 
 def remember_launch(launch_id: str) -> None:

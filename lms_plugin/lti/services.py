@@ -44,7 +44,7 @@ class LaunchContext:
     placement_problem: str | None = None
 
     def save(self, store: StateStore) -> None:
-        store.put(f"launch:{self.launch_id}", asdict(self), LAUNCH_LIFETIME_SECONDS)
+        store.insert(f"launch:{self.launch_id}", asdict(self), LAUNCH_LIFETIME_SECONDS)
 
     @classmethod
     def load(cls, store: StateStore, launch_id: str) -> LaunchContext | None:

@@ -39,23 +39,21 @@ class StateStore:
             row.value, row.expires_at = text, expires
         self.session.flush()
 
-    def add(self, key: str, value: Any, lifetime: int) -> bool:
-        """Insert only if the key is new or expired: False means someone holds it already."""
-        row = self.session.get(LaunchState, key)
-        if row is not None and row.expires_at > utcnow():
-            return False
-        self.put(key, value, lifetime)
-        return True
+    def insert(self, key: str, value: Any, lifetime: int | None = None) -> None:
+        """Store a key known to be new (random names: nonces, launch ids) without reading first."""
+        expires = utcnow() + dt.timedelta(seconds=lifetime or DEFAULT_LIFETIME)
+        text = json.dumps(value, separators=(",", ":"))
+        self.session.add(LaunchState(key=key, value=text, expires_at=expires))
 
     def take(self, key: str) -> Any:
-        """Delete the key and return its value if it was live: single use, race-free (the
-        DELETE's row count decides which of two concurrent takers wins)."""
-        value = self.get(key)
-        deleted = self.session.execute(
-            delete(LaunchState).where(LaunchState.key == key, LaunchState.expires_at > utcnow())
-        )
-        self.session.flush()
-        return value if deleted.rowcount == 1 else None  # type: ignore[attr-defined]
+        """Delete the key and return its value if it was live: single use and race-free (of two
+        concurrent takers, only the one whose DELETE removed the row gets the value)."""
+        row = self.session.execute(
+            delete(LaunchState)
+            .where(LaunchState.key == key, LaunchState.expires_at > utcnow())
+            .returning(LaunchState.value)
+        ).first()
+        return json.loads(row[0]) if row is not None else None
 
     def purge_expired(self, limit: int = 500) -> None:
         """Delete some expired rows (called now and then, so the table stays small)."""

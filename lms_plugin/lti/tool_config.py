@@ -24,6 +24,14 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
     def __init__(self, session: Session, signing_key: SigningKey) -> None:
         self.session = session
         self.signing_key = signing_key
+        self._platforms: dict[tuple[str, str | None], Platform | None] = {}
+
+    def platform(self, iss: str, client_id: str | None) -> Platform | None:
+        """The registered platform (looked up once per request)."""
+        if (iss, client_id) not in self._platforms:
+            found = registrations.find_platform(self.session, iss, client_id)
+            self._platforms[(iss, client_id)] = found
+        return self._platforms[(iss, client_id)]
 
     def check_iss_has_one_client(self, iss: str) -> bool:
         return False
@@ -32,12 +40,12 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         return True
 
     def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Any:
-        return self._registration(registrations.find_platform(self.session, iss))
+        return self._registration(self.platform(iss, None))
 
     def find_registration_by_params(
         self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
     ) -> Any:
-        return self._registration(registrations.find_platform(self.session, iss, client_id))
+        return self._registration(self.platform(iss, client_id))
 
     def find_deployment(self, iss: str, deployment_id: str) -> PyltiDeployment | None:
         return self.find_deployment_by_params(iss, deployment_id, None)
@@ -45,7 +53,7 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
     def find_deployment_by_params(
         self, iss: str, deployment_id: str, client_id: str | None, *args: Any, **kwargs: Any
     ) -> PyltiDeployment | None:
-        platform = registrations.find_platform(self.session, iss, client_id)
+        platform = self.platform(iss, client_id)
         if platform is None or not isinstance(deployment_id, str):
             return None
         if registrations.find_deployment(self.session, platform, deployment_id) is None:

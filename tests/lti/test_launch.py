@@ -92,7 +92,11 @@ def test_the_same_id_token_cannot_launch_twice(
     before = stored(app)
 
     replay = client.post("/lti/launch", data={"id_token": token, "state": auth["state"]})
+    assert replay.status_code == 400  # the used state cookie is gone
 
+    # Even with the state cookie put back (a stolen cookie), the nonce is spent.
+    client.set_cookie(f"lti1p3-{auth['state']}", auth["state"])
+    replay = client.post("/lti/launch", data={"id_token": token, "state": auth["state"]})
     assert replay.status_code == 400
     assert "nonce" in replay.get_data(as_text=True)
     assert stored(app) == before

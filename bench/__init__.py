@@ -1,0 +1,1 @@
+"""Benchmarks: each prints what it measured and its target. Run with `make bench`."""
