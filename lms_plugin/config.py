@@ -83,6 +83,7 @@ def load_config(overrides: Mapping[str, Any], instance: Path) -> dict[str, Any]:
     # accept only with Secure (HTTPS). Over plain HTTP (the local demo) Lax is what works.
     config.setdefault("SESSION_COOKIE_SECURE", https)
     config.setdefault("SESSION_COOKIE_SAMESITE", "None" if https else "Lax")
+    config.setdefault("SESSION_COOKIE_PARTITIONED", https)
     config.setdefault("SESSION_COOKIE_NAME", "lms_plugin_session")
     return config
 

@@ -43,11 +43,7 @@ def generate_key(session: Session, box: SecretBox, purpose: str) -> ToolKey:
     """Create a new key for `purpose`; it becomes the one that signs. Flushes."""
     if purpose not in ALGORITHMS:
         raise ValueError(f"unknown key purpose {purpose!r}; use one of {sorted(ALGORITHMS)}")
-    private: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
-    if purpose == "lti":
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    else:
-        private = ed25519.Ed25519PrivateKey.generate()
+    private = new_private_key(purpose)
     private_pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -68,6 +64,13 @@ def generate_key(session: Session, box: SecretBox, purpose: str) -> ToolKey:
     session.add(key)
     session.flush()
     return key
+
+
+def new_private_key(purpose: str) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:
+    """A fresh private key for `purpose` (RSA 2048 for LTI, Ed25519 for credentials)."""
+    if purpose == "lti":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ed25519.Ed25519PrivateKey.generate()
 
 
 def ensure_key(session: Session, box: SecretBox, purpose: str) -> ToolKey:

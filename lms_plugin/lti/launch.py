@@ -22,6 +22,7 @@ import requests
 from pylti1p3.contrib.flask import FlaskMessageLaunch
 from pylti1p3.exception import LtiException
 
+from lms_plugin.lti.cookies import PartitionedCookieService
 from lms_plugin.lti.storage import DatabaseLaunchDataStorage, StateStore
 
 ALGORITHM = "RS256"
@@ -48,7 +49,11 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         self.store = store
         self.data_storage = DatabaseLaunchDataStorage(store)
         super().__init__(
-            request, tool_config, launch_data_storage=self.data_storage, requests_session=http
+            request,
+            tool_config,
+            cookie_service=PartitionedCookieService(request),
+            launch_data_storage=self.data_storage,
+            requests_session=http,
         )
 
     def validate(self) -> ToolMessageLaunch:

@@ -14,6 +14,7 @@ from pylti1p3.exception import LtiException, OIDCException
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.lti import claims, context, keys, nrps, services, tool_settings
+from lms_plugin.lti.cookies import NEW_WINDOW_PARAM, PartitionedCookieService, needs_cookie_check
 from lms_plugin.lti.deep_linking import placement_resource, response_jwt
 from lms_plugin.lti.dynamic_registration import RegistrationError, register
 from lms_plugin.lti.launch import ToolMessageLaunch
@@ -39,12 +40,21 @@ def login() -> ResponseReturnValue:
     target = params.get("target_link_uri", "")
     if target and not target.startswith(base + "/"):
         return refuse("target_link_uri does not point at this tool.")
+    if needs_cookie_check(request.headers, params):
+        query = {**params.to_dict(), NEW_WINDOW_PARAM: "1"}
+        return render_template(
+            "lti/cookie_check.html",
+            continue_url=url_for("lti.login", **query),
+            secure=request.is_secure,
+        )
     store = context.store()
     if secrets.randbelow(50) == 0:
         store.purge_expired()
+    lti_request = FlaskRequest()
     oidc = FlaskOIDCLogin(
-        FlaskRequest(),
+        lti_request,
         context.tool_conf(),
+        cookie_service=PartitionedCookieService(lti_request),
         launch_data_storage=DatabaseLaunchDataStorage(store),
     )
     try:
