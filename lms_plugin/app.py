@@ -45,6 +45,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
 
+    from lms_plugin.assessment.api import blueprint as assessment_api
     from lms_plugin.frameworks.views import blueprint as frameworks
     from lms_plugin.health import blueprint as health
     from lms_plugin.lti.views import blueprint as lti
@@ -53,6 +54,10 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health)
     app.register_blueprint(frameworks)
     app.register_blueprint(lti)
+    app.register_blueprint(assessment_api)
+    from lms_plugin.lti.scores import ScorePassback
+
+    app.extensions["assessment_listeners"] = [ScorePassback()]
     csrf.exempt(login)
     csrf.exempt(launch)
     if app.config["SANDBOX_ENABLED"]:

@@ -11,7 +11,19 @@ from lms_plugin.lti.models import (
     Person,
     Platform,
     ResourceLink,
+    ScoreOutbox,
     ToolKey,
+)
+from lms_plugin.lti.sandbox.models import (
+    SandboxAccessToken,
+    SandboxCourse,
+    SandboxKey,
+    SandboxLineItem,
+    SandboxMembership,
+    SandboxResourceLink,
+    SandboxScore,
+    SandboxUsedNonce,
+    SandboxUser,
 )
 from lms_plugin.orm import Base
 from xapi.models import LrsEndpoint, OutboxStatement
@@ -33,6 +45,16 @@ __all__ = [
     "Person",
     "Platform",
     "ResourceLink",
+    "SandboxAccessToken",
+    "SandboxCourse",
+    "SandboxKey",
+    "SandboxLineItem",
+    "SandboxMembership",
+    "SandboxResourceLink",
+    "SandboxScore",
+    "SandboxUsedNonce",
+    "SandboxUser",
+    "ScoreOutbox",
     "Statement",
     "StatusList",
     "ToolKey",

@@ -26,6 +26,7 @@ from lms_plugin.config import PROJECT_ROOT, normalize_database_url
 from lms_plugin.database import make_engine
 from lms_plugin.lti import keys
 from lms_plugin.models import Base
+from tests.lti.platform import KeySetServer, LtiPlatform, rsa_key
 
 POSTGRES_URL = normalize_database_url(
     os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -151,3 +152,29 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def platform_key() -> rsa.RSAPrivateKey:
+    return rsa_key()
+
+
+@pytest.fixture(scope="session")
+def other_key() -> rsa.RSAPrivateKey:
+    return rsa_key()
+
+
+@pytest.fixture(scope="session")
+def keyset() -> Iterator[KeySetServer]:
+    """A test platform's JWKS, served over loopback HTTP."""
+    server = KeySetServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def platform(app: Flask, platform_key: rsa.RSAPrivateKey, keyset: KeySetServer) -> LtiPlatform:
+    """A registered test LMS platform (issuer, client id, deployment)."""
+    test_platform = LtiPlatform(platform_key, keyset)
+    test_platform.register(app)
+    return test_platform

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms_plugin.orm import Base, created_at, intpk, str255, url
@@ -80,7 +90,10 @@ class ResourceLink(Base):
     """A placement of the tool in a course, with the framework version and levels in scope."""
 
     __tablename__ = "resource_links"
-    __table_args__ = (UniqueConstraint("course_id", "resource_link_id"),)
+    __table_args__ = (
+        UniqueConstraint("course_id", "resource_link_id"),
+        CheckConstraint("threshold_percent BETWEEN 1 AND 100", name="threshold_percent"),
+    )
 
     id: Mapped[intpk]
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="RESTRICT"))
@@ -91,6 +104,11 @@ class ResourceLink(Base):
     )
     level_keys: Mapped[list[str] | None]
     line_item_url: Mapped[str | None] = mapped_column(String(2048))
+    line_items_url: Mapped[str | None] = mapped_column(String(2048))
+    threshold_percent: Mapped[int] = mapped_column(default=100, server_default="100")
+    require_lower_levels: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[created_at]
 
 
@@ -133,3 +151,28 @@ class LaunchState(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[dt.datetime]
+
+
+class ScoreOutbox(Base):
+    """A score to post to the LMS gradebook (AGS), written in the transaction that changed the
+    learner's levels and posted after commit by the delivery loop; only a learner's newest score
+    for a link is sent (older queued ones are superseded)."""
+
+    __tablename__ = "score_outbox"
+    __table_args__ = (Index("ix_score_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[intpk]
+    resource_link_id: Mapped[int] = mapped_column(
+        ForeignKey("resource_links.id", ondelete="CASCADE")
+    )
+    learner_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    score_given: Mapped[float]
+    score_maximum: Mapped[float]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    scored_at: Mapped[dt.datetime]
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    delivered_at: Mapped[dt.datetime | None]

@@ -92,8 +92,9 @@ def record_launch(
     link_claim = body[claims.RESOURCE_LINK]
     link = upsert_resource_link(session, course, link_claim)
     launch.resource_link_id = link.id
-    if launch.ags and _text(launch.ags.get("lineitem")):
-        link.line_item_url = launch.ags["lineitem"]
+    if launch.ags:
+        link.line_item_url = _text(launch.ags.get("lineitem")) or link.line_item_url
+        link.line_items_url = _text(launch.ags.get("lineitems")) or link.line_items_url
     custom = body.get(claims.CUSTOM)
     if isinstance(custom, Mapping) and _text(custom.get("framework")):
         try:

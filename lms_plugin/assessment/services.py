@@ -1,0 +1,278 @@
+"""Judging learners: append-only judgements, the roll-up to levels, and the events it raises.
+
+Judgements are never updated or deleted; the current verdict of a cell (learner x statement) is the
+latest judgement of it. Level achievements are recomputed after every batch of judgements: new
+ones are created, ones no longer met are withdrawn, and each change is a `LevelEvent` passed to the
+listeners (xAPI, credentials, grade passback) inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from lms_plugin.assessment.models import VERDICTS, Judgement, LevelAchievement
+from lms_plugin.assessment.rules import LevelRule, achieved_levels
+from lms_plugin.frameworks.models import FrameworkVersion, Level, Statement
+from lms_plugin.frameworks.schemas import CONTROL_CHARACTERS
+from lms_plugin.lti.models import Enrollment, Person, ResourceLink
+from lms_plugin.orm import utcnow
+
+MAX_COMMENT = 5000
+MAX_URL = 2048
+MAX_BATCH = 5000
+
+
+class JudgementError(ValueError):
+    """A judgement request is invalid; `index` names the item (None: the whole request)."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+@dataclass(frozen=True)
+class JudgementRequest:
+    learner_id: int
+    statement_id: int
+    verdict: str
+    comment: str | None = None
+    evidence_url: str | None = None
+
+
+@dataclass(frozen=True)
+class LevelEvent:
+    """A level achieved or withdrawn for one learner in one placement."""
+
+    kind: Literal["achieved", "withdrawn"]
+    achievement: LevelAchievement
+    level: Level
+    learner_id: int
+    judgement: Judgement
+
+
+class AssessmentListener(Protocol):
+    """Subscribers to judgements and level changes (xAPI outbox, credentials, grade passback).
+    Called inside the transaction that records the judgements; they flush, never commit."""
+
+    def judged(
+        self, session: Session, placement: Placement, judgements: Sequence[Judgement]
+    ) -> None: ...
+
+    def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None: ...
+
+
+@dataclass
+class Placement:
+    """A resource link's framework version, the levels in scope (in order) and the rule."""
+
+    link: ResourceLink
+    version: FrameworkVersion
+    levels: list[Level]
+    rule: LevelRule
+    statements: dict[int, Statement] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.statements = {s.id: s for level in self.levels for s in level.statements}
+
+    @property
+    def level_statements(self) -> list[tuple[int, list[int]]]:
+        return [(level.id, [s.id for s in level.statements]) for level in self.levels]
+
+
+@dataclass
+class Outcome:
+    judgements: list[Judgement]
+    events: list[LevelEvent]
+
+
+def load_placement(session: Session, link: ResourceLink) -> Placement | None:
+    """The placement of a link, or None when no framework is chosen yet."""
+    if link.framework_version_id is None:
+        return None
+    version = session.scalar(
+        select(FrameworkVersion)
+        .where(FrameworkVersion.id == link.framework_version_id)
+        .options(selectinload(FrameworkVersion.levels).selectinload(Level.statements))
+    )
+    assert version is not None
+    levels = [lvl for lvl in version.levels if not link.level_keys or lvl.key in link.level_keys]
+    rule = LevelRule(link.threshold_percent, link.require_lower_levels)
+    return Placement(link=link, version=version, levels=levels, rule=rule)
+
+
+def learners(session: Session, course_id: int) -> Sequence[Person]:
+    """The course's learners (everyone enrolled who is not staff), by name."""
+    query = (
+        select(Person)
+        .join(Enrollment, Enrollment.person_id == Person.id)
+        .where(Enrollment.course_id == course_id, Enrollment.is_staff.is_(False))
+        .order_by(Person.name, Person.id)
+    )
+    return session.scalars(query).all()
+
+
+def record_judgements(
+    session: Session,
+    placement: Placement,
+    judged_by: Person,
+    requests: Sequence[JudgementRequest],
+    listeners: Iterable[AssessmentListener] = (),
+    now: dt.datetime | None = None,
+) -> Outcome:
+    """Validate every request (all or nothing), append the judgements, recompute the levels of the
+    learners concerned and tell the listeners. Flushes; the caller commits."""
+    if not requests:
+        raise JudgementError("no judgements given")
+    if len(requests) > MAX_BATCH:
+        raise JudgementError(f"at most {MAX_BATCH} judgements in one request")
+    enrolled = _learner_ids(session, placement.link.course_id, {r.learner_id for r in requests})
+    for index, request in enumerate(requests):
+        _validate(placement, enrolled, request, index)
+    now = now or utcnow()
+    judgements = [
+        Judgement(
+            resource_link_id=placement.link.id,
+            learner_id=request.learner_id,
+            statement_id=request.statement_id,
+            verdict=request.verdict,
+            comment=(request.comment or "").strip() or None,
+            evidence_url=(request.evidence_url or "").strip() or None,
+            judged_by_id=judged_by.id,
+            judged_at=now,
+        )
+        for request in requests
+    ]
+    session.add_all(judgements)
+    session.flush()
+    listeners = list(listeners)
+    for listener in listeners:
+        listener.judged(session, placement, judgements)
+    last_by_learner = {j.learner_id: j for j in judgements}
+    events = _roll_up(session, placement, last_by_learner, now)
+    for event in events:
+        for listener in listeners:
+            listener.level_changed(session, placement, event)
+    return Outcome(judgements, events)
+
+
+def current_verdicts(
+    session: Session, link_id: int, learner_ids: Iterable[int] | None = None
+) -> dict[tuple[int, int], Judgement]:
+    """The latest judgement of each judged cell `(learner id, statement id)` of a link, in one
+    query. Cleared cells come back with verdict "clear"."""
+    latest = select(func.max(Judgement.id).label("id")).where(Judgement.resource_link_id == link_id)
+    if learner_ids is not None:
+        latest = latest.where(Judgement.learner_id.in_(list(learner_ids)))
+    latest = latest.group_by(Judgement.learner_id, Judgement.statement_id).subquery()
+    rows = session.scalars(select(Judgement).join(latest, latest.c.id == Judgement.id))
+    return {(j.learner_id, j.statement_id): j for j in rows}
+
+
+def active_achievements(
+    session: Session, link_id: int, learner_ids: Iterable[int] | None = None
+) -> list[LevelAchievement]:
+    query = select(LevelAchievement).where(
+        LevelAchievement.resource_link_id == link_id, LevelAchievement.withdrawn_at.is_(None)
+    )
+    if learner_ids is not None:
+        query = query.where(LevelAchievement.learner_id.in_(list(learner_ids)))
+    return list(session.scalars(query))
+
+
+def history(
+    session: Session,
+    link_id: int,
+    learner_id: int | None = None,
+    statement_id: int | None = None,
+) -> Sequence[Judgement]:
+    """Every judgement of a link (optionally one learner and/or statement), newest first."""
+    query = select(Judgement).where(Judgement.resource_link_id == link_id)
+    if learner_id is not None:
+        query = query.where(Judgement.learner_id == learner_id)
+    if statement_id is not None:
+        query = query.where(Judgement.statement_id == statement_id)
+    return session.scalars(query.order_by(Judgement.judged_at.desc(), Judgement.id.desc())).all()
+
+
+def _roll_up(
+    session: Session,
+    placement: Placement,
+    last_by_learner: Mapping[int, Judgement],
+    now: dt.datetime,
+) -> list[LevelEvent]:
+    learner_ids = set(last_by_learner)
+    verdicts = current_verdicts(session, placement.link.id, learner_ids)
+    met: dict[int, dict[int, bool]] = defaultdict(dict)
+    for (learner_id, statement_id), judgement in verdicts.items():
+        met[learner_id][statement_id] = judgement.verdict == "met"
+    active: dict[tuple[int, int], LevelAchievement] = {
+        (a.learner_id, a.level_id): a
+        for a in active_achievements(session, placement.link.id, learner_ids)
+    }
+    levels = {level.id: level for level in placement.levels}
+    events: list[LevelEvent] = []
+    for learner_id in sorted(learner_ids):
+        cause = last_by_learner[learner_id]
+        now_achieved = set(
+            achieved_levels(placement.level_statements, met[learner_id], placement.rule)
+        )
+        for level in placement.levels:
+            held = active.get((learner_id, level.id))
+            if level.id in now_achieved and held is None:
+                achievement = LevelAchievement(
+                    resource_link_id=placement.link.id,
+                    learner_id=learner_id,
+                    level_id=level.id,
+                    achieved_at=now,
+                    achieved_by_judgement_id=cause.id,
+                )
+                session.add(achievement)
+                events.append(LevelEvent("achieved", achievement, level, learner_id, cause))
+            elif level.id not in now_achieved and held is not None:
+                held.withdrawn_at = now
+                held.withdrawn_by_judgement_id = cause.id
+                events.append(LevelEvent("withdrawn", held, levels[level.id], learner_id, cause))
+    session.flush()
+    return events
+
+
+def _learner_ids(session: Session, course_id: int, wanted: set[int]) -> set[int]:
+    query = select(Enrollment.person_id).where(
+        Enrollment.course_id == course_id,
+        Enrollment.is_staff.is_(False),
+        Enrollment.person_id.in_(wanted),
+    )
+    return set(session.scalars(query))
+
+
+def _validate(
+    placement: Placement, enrolled: set[int], request: JudgementRequest, index: int
+) -> None:
+    if request.verdict not in VERDICTS:
+        raise JudgementError(f"verdict must be one of {', '.join(VERDICTS)}", index)
+    if request.statement_id not in placement.statements:
+        raise JudgementError("the statement is not in this activity's levels", index)
+    if request.learner_id not in enrolled:
+        raise JudgementError("the learner is not a learner of this course", index)
+    for name, text, limit in (
+        ("comment", request.comment, MAX_COMMENT),
+        ("evidence_url", request.evidence_url, MAX_URL),
+    ):
+        if text is None:
+            continue
+        if len(text) > limit:
+            raise JudgementError(f"{name} is longer than {limit} characters", index)
+        if CONTROL_CHARACTERS.search(text):
+            raise JudgementError(f"{name} contains control characters", index)
+    if request.evidence_url and request.evidence_url.strip():
+        parts = urlsplit(request.evidence_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise JudgementError("evidence_url must be an http(s) URL", index)
