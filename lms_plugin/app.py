@@ -46,6 +46,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from lms_plugin.assessment.api import blueprint as assessment_api
+    from lms_plugin.assessment.views import blueprint as assessment_pages
     from lms_plugin.frameworks.views import blueprint as frameworks
     from lms_plugin.health import blueprint as health
     from lms_plugin.lti.views import blueprint as lti
@@ -55,6 +56,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(frameworks)
     app.register_blueprint(lti)
     app.register_blueprint(assessment_api)
+    app.register_blueprint(assessment_pages)
     from lms_plugin.lti.scores import ScorePassback
 
     app.extensions["assessment_listeners"] = [ScorePassback()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,8 +15,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
 
-from lms_plugin import migrate
+from lms_plugin import delivery, migrate
 from lms_plugin.database import db
+from lms_plugin.delivery import BackgroundDelivery
 from lms_plugin.frameworks import services as frameworks_services
 from lms_plugin.frameworks.parsing import FrameworkFileError, ParsedFramework, read_framework_file
 from lms_plugin.lti import keys, registrations
@@ -60,6 +62,7 @@ def demo_command(ctx: click.Context, host: str, port: int) -> None:
     os.environ.setdefault("SANDBOX_ENABLED", "1")
     ctx.invoke(init_command)
     app = ctx.ensure_object(ScriptInfo).load_app()
+    BackgroundDelivery(app).start()
     click.echo(f"Serving the demo on http://{host}:{port}/ (Ctrl+C stops it).")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 
@@ -290,6 +293,34 @@ def keys_list_command() -> None:
         click.echo(f"{key.purpose:<12} {key.algorithm:<8} {state:<10} {key.kid}  {created}")
 
 
+@click.group("scores")
+def scores_group() -> None:
+    """Grade passback to the LMS gradebook (AGS)."""
+
+
+@scores_group.command("deliver")
+@click.option("--drain", is_flag=True, help="Return once nothing is queued (exit 0), else exit 3.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to try with --drain.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
+@with_appcontext
+def scores_deliver_command(drain: bool, timeout: float, interval: float) -> None:
+    """Post queued scores to the LMSs (loops until stopped, or drains with --drain)."""
+    require_current_schema()
+    if drain:
+        if not delivery.drain(timeout, interval):
+            click.echo(f"{delivery.queued_scores()} score(s) still queued.", err=True)
+            sys.exit(3)
+        click.echo("Nothing queued.")
+        return
+    while True:
+        report = delivery.deliver_once()
+        if report.delivered or report.retrying or report.dead:
+            click.echo(
+                f"delivered {report.delivered}, retrying {report.retrying}, dead {report.dead}"
+            )
+        time.sleep(interval)
+
+
 COMMANDS = (
     init_command,
     demo_command,
@@ -297,6 +328,7 @@ COMMANDS = (
     frameworks_group,
     platform_group,
     keys_group,
+    scores_group,
 )
 
 

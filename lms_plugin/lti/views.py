@@ -11,6 +11,8 @@ from flask.typing import ResponseReturnValue
 from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 
+from lms_plugin.assessment import services as assessment
+from lms_plugin.assessment.api import grid_json, progress_json
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.lti import claims, context, keys, nrps, services, tool_settings
@@ -18,7 +20,7 @@ from lms_plugin.lti.cookies import NEW_WINDOW_PARAM, PartitionedCookieService, n
 from lms_plugin.lti.deep_linking import placement_resource, response_jwt
 from lms_plugin.lti.dynamic_registration import RegistrationError, register
 from lms_plugin.lti.launch import ToolMessageLaunch
-from lms_plugin.lti.models import Course, Deployment, Platform, ResourceLink
+from lms_plugin.lti.models import Course, Deployment, Person, Platform, ResourceLink
 from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
 from lms_plugin.lti.registrations import find_deployment
 from lms_plugin.lti.storage import DatabaseLaunchDataStorage
@@ -127,15 +129,16 @@ def launched(launch_id: str) -> ResponseReturnValue:
         if launch.staff:
             return _chooser(launch, action=url_for("lti.place", launch_id=launch_id))
         return _page("lti/not_set_up.html", launch)
-    version = frameworks.get_version(db.session, link.framework_version_id)
-    assert version is not None
-    levels = [lvl for lvl in version.levels if not link.level_keys or lvl.key in link.level_keys]
+    placement = assessment.load_placement(db.session, link)
+    assert placement is not None
     if launch.staff:
-        roster = services.course_roster(db.session, launch.course_id)
-        return _page(
-            "lti/course.html", launch, link=link, version=version, levels=levels, roster=roster
-        )
-    return _page("lti/learner.html", launch, link=link, version=version, levels=levels)
+        grid = grid_json(placement)
+        cells = {(c["learner_id"], c["statement_id"]): c for c in grid["cells"]}
+        return _page("assessment/grid.html", launch, placement=placement, grid=grid, cells=cells)
+    learner = db.session.get(Person, launch.person_id)
+    assert learner is not None
+    progress = progress_json(placement, learner, [])
+    return _page("assessment/learner.html", launch, placement=placement, progress=progress)
 
 
 def _page(template: str, launch: services.LaunchContext, **values: object) -> ResponseReturnValue:

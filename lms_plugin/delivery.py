@@ -1,0 +1,77 @@
+"""Delivering what the outboxes hold (grade passback to the LMS; xAPI later): one pass, a loop
+for `lms-plugin ... deliver`, and a background thread for the embedded demo."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from lms_plugin.database import db
+from lms_plugin.lti import context
+from lms_plugin.lti.models import Platform, ScoreOutbox
+from lms_plugin.lti.platform_api import PlatformClient
+from lms_plugin.lti.scores import DeliveryReport, deliver_scores
+
+log = logging.getLogger(__name__)
+
+
+def platform_client(platform: Platform) -> PlatformClient:
+    """A service client for a platform (inside an app context)."""
+    registration = context.tool_conf().find_registration_by_params(
+        platform.issuer, platform.client_id
+    )
+    return PlatformClient(registration, context.store(), context.http())
+
+
+def deliver_once() -> DeliveryReport:
+    """One delivery pass, committed (inside an app context)."""
+    try:
+        report = deliver_scores(db.session, platform_client)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
+
+
+class BackgroundDelivery(threading.Thread):
+    """Runs a delivery pass every `interval` seconds until stopped (the embedded default)."""
+
+    def __init__(self, app: Flask, interval: float = 1.0) -> None:
+        super().__init__(name="outbox-delivery", daemon=True)
+        self.app = app
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            with self.app.app_context():
+                try:
+                    deliver_once()
+                except Exception:  # keep delivering: one bad pass must not stop the loop
+                    log.exception("delivery pass failed")
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def queued_scores() -> int:
+    query = select(func.count()).select_from(ScoreOutbox).where(ScoreOutbox.state == "queued")
+    return db.session.scalar(query) or 0
+
+
+def drain(timeout: float, interval: float = 0.5) -> bool:
+    """Deliver until nothing is queued (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        deliver_once()
+        if queued_scores() == 0:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
