@@ -193,13 +193,14 @@ def history(
     learner_id: int | None = None,
     statement_id: int | None = None,
 ) -> Sequence[Judgement]:
-    """Every judgement of a link (optionally one learner and/or statement), newest first."""
+    """Every judgement of a link (optionally one learner and/or statement), newest first (in the
+    order they were recorded, the order that decides which is current)."""
     query = select(Judgement).where(Judgement.resource_link_id == link_id)
     if learner_id is not None:
         query = query.where(Judgement.learner_id == learner_id)
     if statement_id is not None:
         query = query.where(Judgement.statement_id == statement_id)
-    return session.scalars(query.order_by(Judgement.judged_at.desc(), Judgement.id.desc())).all()
+    return session.scalars(query.order_by(Judgement.id.desc())).all()
 
 
 def _roll_up(
