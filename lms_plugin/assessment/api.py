@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from lms_plugin.assessment import services
 from lms_plugin.assessment.models import Judgement
@@ -236,11 +236,11 @@ def progress_json(
     }
 
 
-def _verdict(judgement: Judgement | None) -> str:
+def _verdict(judgement: Row[Any] | None) -> str:
     return "pending" if judgement is None or judgement.verdict == "clear" else judgement.verdict
 
 
-def _comment(judgement: Judgement | None) -> str | None:
+def _comment(judgement: Row[Any] | None) -> str | None:
     return None if judgement is None or judgement.verdict == "clear" else judgement.comment
 
 

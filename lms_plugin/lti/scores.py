@@ -9,10 +9,10 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms_plugin.assessment.models import Judgement, LevelAchievement
+from lms_plugin.assessment.models import Judgement
 from lms_plugin.assessment.services import LevelEvent, Placement
 from lms_plugin.lti import ags, claims
 from lms_plugin.lti.models import Course, Person, Platform, ResourceLink, ScoreOutbox
@@ -33,22 +33,13 @@ class ScorePassback:
         """Scores follow levels, not single judgements."""
 
     def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None:
-        achieved = session.scalar(
-            select(func.count())
-            .select_from(LevelAchievement)
-            .where(
-                LevelAchievement.resource_link_id == placement.link.id,
-                LevelAchievement.learner_id == event.learner_id,
-                LevelAchievement.withdrawn_at.is_(None),
-            )
-        )
         verb = "Achieved" if event.kind == "achieved" else "Withdrawn"
         now = event.judgement.judged_at
         session.add(
             ScoreOutbox(
                 resource_link_id=placement.link.id,
                 learner_id=event.learner_id,
-                score_given=float(achieved or 0),
+                score_given=float(event.levels_held),
                 score_maximum=float(len(placement.levels)),
                 comment=f"{verb}: {event.level.label} ({placement.version.title})",
                 scored_at=now,

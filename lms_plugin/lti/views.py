@@ -13,6 +13,7 @@ from pylti1p3.exception import LtiException, OIDCException
 
 from lms_plugin.assessment import services as assessment
 from lms_plugin.assessment.api import grid_json, progress_json
+from lms_plugin.assessment.grid_rows import grid_rows
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.lti import claims, context, keys, nrps, services, tool_settings
@@ -133,8 +134,9 @@ def launched(launch_id: str) -> ResponseReturnValue:
     assert placement is not None
     if launch.staff:
         grid = grid_json(placement)
-        cells = {(c["learner_id"], c["statement_id"]): c for c in grid["cells"]}
-        return _page("assessment/grid.html", launch, placement=placement, grid=grid, cells=cells)
+        return _page(
+            "assessment/grid.html", launch, placement=placement, grid=grid, rows=grid_rows(grid)
+        )
     learner = db.session.get(Person, launch.person_id)
     assert learner is not None
     progress = progress_json(placement, learner, [])

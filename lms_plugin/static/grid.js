@@ -33,9 +33,11 @@
   function say(text) { status.textContent = text; }
   function cells() { return Array.prototype.slice.call(table.querySelectorAll("tbody tr:not([hidden]) button.cell")); }
   function learnerName(id) { return document.getElementById("l-" + id).textContent; }
-  function level(key) {
-    return Array.prototype.slice.call(table.querySelectorAll('button.cell[data-level="' + key + '"]'));
-  }
+  function learnerOf(cell) { return cell.closest("tr").dataset.learner; }
+  var levelOfStatement = {};
+  table.querySelectorAll("th.statement-head").forEach(function (th) {
+    levelOfStatement[th.id.slice(2)] = th.dataset.level;
+  });
 
   function focusCell(cell) {
     if (!cell) { return; }
@@ -84,7 +86,7 @@
   function judge(targets, verdict, extra) {
     if (!targets.length) { return Promise.resolve(); }
     var items = targets.map(function (cell) {
-      var item = { learner_id: Number(cell.dataset.learner), statement_id: Number(cell.dataset.statement), verdict: verdict };
+      var item = { learner_id: Number(learnerOf(cell)), statement_id: Number(cell.dataset.statement), verdict: verdict };
       if (extra) { item.comment = extra.comment || null; item.evidence_url = extra.evidence_url || null; }
       return item;
     });
@@ -109,12 +111,12 @@
     form.reset();
     document.getElementById("cell-error").textContent = "";
     var statement = document.getElementById("s-" + cell.dataset.statement).querySelector(".statement-text").title;
-    document.getElementById("cell-dialog-about").textContent = learnerName(cell.dataset.learner) + " — " + statement;
+    document.getElementById("cell-dialog-about").textContent = learnerName(learnerOf(cell)) + " — " + statement;
     var checked = form.querySelector('input[name="verdict"][value="' + (cell.dataset.verdict || "clear") + '"]');
     if (checked) { checked.checked = true; }
     var list = document.getElementById("cell-history");
     list.innerHTML = "<li>Loading…</li>";
-    api("GET", "/api/v1/judgements?learner_id=" + cell.dataset.learner + "&statement_id=" + cell.dataset.statement)
+    api("GET", "/api/v1/judgements?learner_id=" + learnerOf(cell) + "&statement_id=" + cell.dataset.statement)
       .then(function (data) {
         list.innerHTML = "";
         if (!data.judgements.length) { list.innerHTML = "<li>Never judged.</li>"; }
@@ -172,7 +174,9 @@
     if (!bulk) { return; }
     var targets;
     if (bulk.classList.contains("row")) {
-      targets = level(bulk.dataset.level).filter(function (c) { return c.dataset.learner === bulk.dataset.learner; });
+      targets = Array.prototype.slice.call(bulk.closest("tr").querySelectorAll("button.cell")).filter(function (c) {
+        return levelOfStatement[c.dataset.statement] === bulk.dataset.level;
+      });
     } else {
       targets = cells().filter(function (c) { return c.dataset.statement === bulk.dataset.statement; });
     }
