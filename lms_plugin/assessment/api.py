@@ -33,10 +33,10 @@ from lms_plugin.lti.services import LaunchContext
 blueprint = Blueprint("assessment_api", __name__, url_prefix="/api/v1")
 
 
-def launch_placement(staff: bool) -> tuple[LaunchContext, Placement]:
+def launch_placement(staff: bool, launch_id: str | None = None) -> tuple[LaunchContext, Placement]:
     """The caller's launch and its placement; 403 without a launch or the role, 409 when the
     activity has no framework yet."""
-    launch = context.current_launch()
+    launch = context.current_launch(launch_id)
     if staff and not launch.staff:
         abort(403, description="Only course staff can do this.")
     link = (

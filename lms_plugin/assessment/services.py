@@ -55,9 +55,11 @@ class LevelEvent:
     achievement: LevelAchievement
     level: Level
     learner_id: int
-    judgement: Judgement
+    judgement: Judgement | None
+    """The judgement that caused the change (None when staff changed the rule)."""
     levels_held: int
-    """How many levels of the placement the learner holds after this batch."""
+    """How many levels of the placement the learner holds after the change."""
+    at: dt.datetime
 
 
 class AssessmentListener(Protocol):
@@ -157,7 +159,7 @@ def record_judgements(
     listeners = list(listeners)
     for listener in listeners:
         listener.judged(session, placement, judgements)
-    last_by_learner = {j.learner_id: j for j in judgements}
+    last_by_learner: dict[int, Judgement | None] = {j.learner_id: j for j in judgements}
     events = _roll_up(session, placement, last_by_learner, now)
     for event in events:
         for listener in listeners:
@@ -216,13 +218,36 @@ def history(
     return session.scalars(query.order_by(Judgement.id.desc())).all()
 
 
+def change_rule(
+    session: Session,
+    placement: Placement,
+    rule: LevelRule,
+    listeners: Iterable[AssessmentListener] = (),
+    now: dt.datetime | None = None,
+) -> list[LevelEvent]:
+    """Set the link's rule and recompute every learner's levels under it. Flushes."""
+    if not 1 <= rule.threshold_percent <= 100:
+        raise JudgementError("the threshold must be between 1 and 100 percent")
+    placement.link.threshold_percent = rule.threshold_percent
+    placement.link.require_lower_levels = rule.require_lower_levels
+    placement.rule = rule
+    learner_ids = {p.id for p in learners(session, placement.link.course_id)}
+    events = _roll_up(session, placement, dict.fromkeys(learner_ids), now or utcnow())
+    for event in events:
+        for listener in listeners:
+            listener.level_changed(session, placement, event)
+    return events
+
+
 def _roll_up(
     session: Session,
     placement: Placement,
-    last_by_learner: Mapping[int, Judgement],
+    causes: Mapping[int, Judgement | None],
     now: dt.datetime,
 ) -> list[LevelEvent]:
-    learner_ids = set(last_by_learner)
+    """Recompute the levels of the learners in `causes` (learner id -> the judgement that caused
+    the recomputation, if any) and record what changed."""
+    learner_ids = set(causes)
     verdicts = current_verdicts(session, placement.link.id, learner_ids)
     met: dict[int, dict[int, bool]] = defaultdict(dict)
     for (learner_id, statement_id), judgement in verdicts.items():
@@ -233,10 +258,12 @@ def _roll_up(
     }
     events: list[LevelEvent] = []
     for learner_id in sorted(learner_ids):
-        cause = last_by_learner[learner_id]
+        cause = causes[learner_id]
+        cause_id = cause.id if cause is not None else None
         now_achieved = set(
             achieved_levels(placement.level_statements, met[learner_id], placement.rule)
         )
+        held_count = len(now_achieved)
         for level in placement.levels:
             held = active.get((learner_id, level.id))
             if level.id in now_achieved and held is None:
@@ -245,17 +272,17 @@ def _roll_up(
                     learner_id=learner_id,
                     level_id=level.id,
                     achieved_at=now,
-                    achieved_by_judgement_id=cause.id,
+                    achieved_by_judgement_id=cause_id,
                 )
                 session.add(achievement)
                 events.append(
-                    LevelEvent("achieved", achievement, level, learner_id, cause, len(now_achieved))
+                    LevelEvent("achieved", achievement, level, learner_id, cause, held_count, now)
                 )
             elif level.id not in now_achieved and held is not None:
                 held.withdrawn_at = now
-                held.withdrawn_by_judgement_id = cause.id
+                held.withdrawn_by_judgement_id = cause_id
                 events.append(
-                    LevelEvent("withdrawn", held, level, learner_id, cause, len(now_achieved))
+                    LevelEvent("withdrawn", held, level, learner_id, cause, held_count, now)
                 )
     session.flush()
     return events

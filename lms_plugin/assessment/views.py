@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from lms_plugin.assessment import services
+from lms_plugin.assessment.api import launch_placement, listeners
+from lms_plugin.assessment.rules import LevelRule
 from lms_plugin.database import db
-from lms_plugin.lti import context
-from lms_plugin.lti.models import Course, ResourceLink
+from lms_plugin.lti.models import Course
 
 blueprint = Blueprint("assessment_pages", __name__)
 
 
+@blueprint.post("/launch/<launch_id>/rule")
+def change_rule(launch_id: str) -> ResponseReturnValue:
+    """Staff set when a level counts as achieved; every learner's levels are recomputed."""
+    _, placement = launch_placement(staff=True, launch_id=launch_id)
+    try:
+        threshold = int(request.form.get("threshold_percent", ""))
+    except ValueError:
+        abort(400, description="The threshold must be a whole number of percent.")
+    rule = LevelRule(threshold, request.form.get("require_lower_levels") == "on")
+    try:
+        services.change_rule(db.session, placement, rule, listeners())
+    except services.JudgementError as error:
+        abort(400, description=str(error))
+    return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
+
+
 @blueprint.get("/launch/<launch_id>/overview")
 def overview(launch_id: str) -> ResponseReturnValue:
-    launch = context.current_launch(launch_id)
-    if not launch.staff:
-        abort(403, description="Only course staff see the cohort overview.")
-    link = (
-        db.session.get(ResourceLink, launch.resource_link_id) if launch.resource_link_id else None
-    )
-    placement = services.load_placement(db.session, link) if link else None
-    if placement is None:
-        abort(409, description="This activity has no competency framework yet.")
+    launch, placement = launch_placement(staff=True, launch_id=launch_id)
     learner_ids = {p.id for p in services.learners(db.session, placement.link.course_id)}
     counts: dict[int, dict[str, int]] = {
         sid: {"met": 0, "not_yet": 0} for sid in placement.statements

@@ -34,7 +34,7 @@ class ScorePassback:
 
     def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None:
         verb = "Achieved" if event.kind == "achieved" else "Withdrawn"
-        now = event.judgement.judged_at
+        now = event.at
         session.add(
             ScoreOutbox(
                 resource_link_id=placement.link.id,

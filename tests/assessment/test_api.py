@@ -212,3 +212,41 @@ def test_a_learner_who_only_appears_in_the_roster_can_be_judged(
     late = launch_as(app, platform, "course-1-learner-late", "Late Learner", False)
     response = course.staff.judge((late.person_id, course.statements["developing"][0], "not_yet"))
     assert response.status_code == 201
+
+
+def test_staff_change_the_rule_and_levels_are_recomputed(app: Flask, course: Course) -> None:
+    learner = course.learner_ids[0]
+    emerging = course.statements["emerging"]
+    course.staff.judge(*[(learner, s, "met") for s in emerging[:8]])
+    assert course.staff.get("/api/v1/grid").json["learners"][0]["achieved"] == []
+    page = f"/launch/{course.staff.launch_id}"
+
+    response = course.staff.client.post(
+        f"{page}/rule", data={"csrf_token": course.staff.csrf, "threshold_percent": "80"}
+    )
+    assert response.status_code == 303
+    achieved = {p["id"]: p["achieved"] for p in course.staff.get("/api/v1/grid").json["learners"]}
+    assert achieved[learner] == ["emerging"]
+    assert count(app, ScoreOutbox) == 1
+
+    back = course.staff.client.post(
+        f"{page}/rule",
+        data={
+            "csrf_token": course.staff.csrf,
+            "threshold_percent": "100",
+            "require_lower_levels": "on",
+        },
+    )
+    assert back.status_code == 303
+    assert course.staff.get("/api/v1/grid").json["learners"][0]["achieved"] == []
+    for bad in ("0", "101", "eighty"):
+        refused = course.staff.client.post(
+            f"{page}/rule", data={"csrf_token": course.staff.csrf, "threshold_percent": bad}
+        )
+        assert refused.status_code == 400
+    learner_session = course.learners[0]
+    denied = learner_session.client.post(
+        f"/launch/{learner_session.launch_id}/rule",
+        data={"csrf_token": learner_session.csrf, "threshold_percent": "10"},
+    )
+    assert denied.status_code == 403
