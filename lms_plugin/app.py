@@ -51,12 +51,14 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from lms_plugin.health import blueprint as health
     from lms_plugin.lti.views import blueprint as lti
     from lms_plugin.lti.views import launch, login
+    from lms_plugin.openapi import blueprint as openapi
 
     app.register_blueprint(health)
     app.register_blueprint(frameworks)
     app.register_blueprint(lti)
     app.register_blueprint(assessment_api)
     app.register_blueprint(assessment_pages)
+    app.register_blueprint(openapi)
     from lms_plugin.lti.scores import ScorePassback
 
     app.extensions["assessment_listeners"] = [ScorePassback()]

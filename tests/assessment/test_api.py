@@ -250,3 +250,14 @@ def test_staff_change_the_rule_and_levels_are_recomputed(app: Flask, course: Cou
         data={"csrf_token": learner_session.csrf, "threshold_percent": "10"},
     )
     assert denied.status_code == 403
+
+
+def test_the_api_is_described_by_openapi(client) -> None:  # type: ignore[no-untyped-def]
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"] == "3.1.0"
+    assert {"/grid", "/judgements", "/progress", "/export/grid.csv", "/export/history.csv"} <= set(
+        spec["paths"]
+    )
+    item = spec["components"]["schemas"]["JudgementItem"]
+    assert set(item["required"]) == {"learner_id", "statement_id", "verdict"}
+    assert item["properties"]["verdict"]["enum"] == ["met", "not_yet", "clear"]
