@@ -55,6 +55,15 @@ class Database:
         session: Session = g.db_session
         return session
 
+    @property
+    def side_session(self) -> Session:
+        """A second session for small writes that commit on their own (caches), closed with the
+        app context like `session`."""
+        if "db_side_session" not in g:
+            g.db_side_session = current_app.extensions["database"]()
+        session: Session = g.db_side_session
+        return session
+
     def _commit_on_success(self, response: Response) -> Response:
         session: Session | None = g.get("db_session")
         if session is not None:
@@ -66,9 +75,10 @@ class Database:
 
     @staticmethod
     def _close(_exc: BaseException | None) -> None:
-        session: Session | None = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+        for name in ("db_session", "db_side_session"):
+            session: Session | None = g.pop(name, None)
+            if session is not None:
+                session.close()
 
 
 db = Database()

@@ -24,18 +24,16 @@ def platform_client(platform: Platform) -> PlatformClient:
     registration = context.tool_conf().find_registration_by_params(
         platform.issuer, platform.client_id
     )
-    return PlatformClient(registration, context.store(), context.http())
+    return PlatformClient(registration, context.token_store(), context.http())
 
 
 def deliver_once() -> DeliveryReport:
     """One delivery pass, committed (inside an app context)."""
     try:
-        report = deliver_scores(db.session, platform_client)
-        db.session.commit()
+        return deliver_scores(db.session, platform_client)
     except Exception:
         db.session.rollback()
         raise
-    return report
 
 
 class BackgroundDelivery(threading.Thread):

@@ -24,6 +24,12 @@ def store() -> StateStore:
     return StateStore(db.session)
 
 
+def token_store() -> StateStore:
+    """A store for caches written on their own, committed at once (access tokens): so that no
+    write transaction of the request is open while a platform is being called."""
+    return StateStore(db.side_session, commit=True)
+
+
 def secret_box() -> SecretBox:
     box: SecretBox = current_app.extensions["secret_box"]
     return box

@@ -56,16 +56,81 @@ class DeliveryReport:
     dead: int = 0
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What one score needs to be sent, read before any call goes out."""
+
+    row_id: int
+    platform: Platform
+    line_item_url: str | None
+    line_items_url: str | None
+    link_id: int
+    resource_link_id: str
+    link_title: str
+    user_id: str
+    score_given: float
+    score_maximum: float
+    comment: str
+    scored_at: dt.datetime
+
+
 def deliver_scores(
     session: Session,
     client_for: Callable[[Platform], PlatformClient],
     *,
     limit: int = 200,
+    lease_seconds: int = 120,
     now: dt.datetime | None = None,
 ) -> DeliveryReport:
-    """Send due queued scores (only each learner's newest per link); flushes, caller commits.
-    Several deliverers may run at once on PostgreSQL: rows are claimed with SKIP LOCKED."""
+    """Send due queued scores (only each learner's newest per link). A worker loop: it commits.
+
+    No write transaction is open while the LMS is called (SQLite would block everyone, the LMS
+    included when it shares the database, as the sandbox does): due rows are leased (their next
+    attempt pushed `lease_seconds` ahead) and committed, sent, then their results committed. A
+    worker that dies mid-way leaves leased rows that come due again. On PostgreSQL several workers
+    can run at once: the claim skips rows another worker has locked.
+    """
     now = now or utcnow()
+    report = DeliveryReport()
+    jobs = _claim(session, now, limit, lease_seconds, report)
+    session.commit()
+    outcomes: dict[int, tuple[str | None, PlatformServiceError | None]] = {}
+    clients: dict[int, PlatformClient] = {}
+    for job in jobs:
+        try:
+            if job.platform.id not in clients:
+                clients[job.platform.id] = client_for(job.platform)
+            outcomes[job.row_id] = (_send(clients[job.platform.id], job), None)
+        except PlatformServiceError as error:
+            outcomes[job.row_id] = (None, error)
+    for job in jobs:
+        row = session.get(ScoreOutbox, job.row_id)
+        assert row is not None
+        line_item_url, error = outcomes[job.row_id]
+        if error is None:
+            row.state, row.delivered_at, row.last_error = "delivered", utcnow(), None
+            link = session.get(ResourceLink, job.link_id)
+            if link is not None and line_item_url and not link.line_item_url:
+                link.line_item_url = line_item_url
+            report.delivered += 1
+            continue
+        row.attempts += 1
+        row.last_error = str(error)[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.state = "dead"
+            report.dead += 1
+        else:
+            backoff = min(MAX_BACKOFF_SECONDS, 2**row.attempts) * random.uniform(0.5, 1)  # noqa: S311
+            row.next_attempt_at = now + dt.timedelta(seconds=backoff)
+            report.retrying += 1
+        log.warning("score %s not delivered (attempt %s): %s", row.id, row.attempts, error)
+    session.commit()
+    return report
+
+
+def _claim(
+    session: Session, now: dt.datetime, limit: int, lease_seconds: int, report: DeliveryReport
+) -> list[_Job]:
     rows = list(
         session.scalars(
             select(ScoreOutbox)
@@ -75,7 +140,6 @@ def deliver_scores(
             .with_for_update(skip_locked=True)
         )
     )
-    report = DeliveryReport()
     newest: dict[tuple[int, int], ScoreOutbox] = {}
     for row in rows:
         key = (row.resource_link_id, row.learner_id)
@@ -84,61 +148,56 @@ def deliver_scores(
             older.state, older.delivered_at = "superseded", now
             report.superseded += 1
         newest[key] = row
-    clients: dict[int, PlatformClient] = {}
+    jobs = []
     for row in newest.values():
-        try:
-            _send(session, row, client_for, clients)
-        except PlatformServiceError as error:
-            row.attempts += 1
-            row.last_error = str(error)[:2000]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.state = "dead"
-                report.dead += 1
-            else:
-                backoff = min(MAX_BACKOFF_SECONDS, 2**row.attempts)
-                row.next_attempt_at = now + dt.timedelta(seconds=backoff * random.uniform(0.5, 1))  # noqa: S311
-                report.retrying += 1
-            log.warning("score %s not delivered (attempt %s): %s", row.id, row.attempts, error)
-        else:
-            row.state, row.delivered_at, row.last_error = "delivered", now, None
-            report.delivered += 1
-    session.flush()
-    return report
+        row.next_attempt_at = now + dt.timedelta(seconds=lease_seconds)
+        link = session.get(ResourceLink, row.resource_link_id)
+        learner = session.get(Person, row.learner_id)
+        assert link is not None and learner is not None
+        course = session.get(Course, link.course_id)
+        assert course is not None
+        platform = session.get(Platform, course.platform_id)
+        assert platform is not None
+        jobs.append(
+            _Job(
+                row_id=row.id,
+                platform=platform,
+                line_item_url=link.line_item_url,
+                line_items_url=link.line_items_url,
+                link_id=link.id,
+                resource_link_id=link.resource_link_id,
+                link_title=link.title,
+                user_id=learner.sub,
+                score_given=row.score_given,
+                score_maximum=row.score_maximum,
+                comment=row.comment,
+                scored_at=row.scored_at,
+            )
+        )
+    return jobs
 
 
-def _send(
-    session: Session,
-    row: ScoreOutbox,
-    client_for: Callable[[Platform], PlatformClient],
-    clients: dict[int, PlatformClient],
-) -> None:
-    link = session.get(ResourceLink, row.resource_link_id)
-    learner = session.get(Person, row.learner_id)
-    assert link is not None and learner is not None
-    course = session.get(Course, link.course_id)
-    assert course is not None
-    platform = session.get(Platform, course.platform_id)
-    assert platform is not None
-    if platform.id not in clients:
-        clients[platform.id] = client_for(platform)
-    client = clients[platform.id]
-    if not link.line_item_url:
-        if not link.line_items_url:
+def _send(client: PlatformClient, job: _Job) -> str:
+    """Post one score (creating the line item if the LMS gave none); returns the line item URL."""
+    line_item_url = job.line_item_url
+    if not line_item_url:
+        if not job.line_items_url:
             raise PlatformServiceError("the LMS gave this link no gradebook service")
-        link.line_item_url = ags.find_or_create_line_item(
+        line_item_url = ags.find_or_create_line_item(
             client,
-            {"lineitems": link.line_items_url, "scope": [claims.SCOPE_LINEITEM]},
-            resource_link_id=link.resource_link_id,
-            label=link.title or "Competency levels",
-            score_maximum=row.score_maximum,
-            resource_id=f"link-{link.id}",
+            {"lineitems": job.line_items_url, "scope": [claims.SCOPE_LINEITEM]},
+            resource_link_id=job.resource_link_id,
+            label=job.link_title or "Competency levels",
+            score_maximum=job.score_maximum,
+            resource_id=f"link-{job.link_id}",
         )
     ags.post_score(
         client,
-        link.line_item_url,
-        user_id=learner.sub,
-        score_given=row.score_given,
-        score_maximum=row.score_maximum,
-        comment=row.comment,
-        timestamp=row.scored_at,
+        line_item_url,
+        user_id=job.user_id,
+        score_given=job.score_given,
+        score_maximum=job.score_maximum,
+        comment=job.comment,
+        timestamp=job.scored_at,
     )
+    return line_item_url

@@ -18,10 +18,12 @@ DEFAULT_LIFETIME = 24 * 3600
 
 
 class StateStore:
-    """A key-value store with expiry over the `launch_state` table. Flushes, never commits."""
+    """A key-value store with expiry over the `launch_state` table. Flushes (or, with
+    `commit=True`, on a session of its own, commits each write)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, commit: bool = False) -> None:
         self.session = session
+        self.commit = commit
 
     def get(self, key: str) -> Any:
         row = self.session.get(LaunchState, key)
@@ -37,7 +39,10 @@ class StateStore:
             self.session.add(LaunchState(key=key, value=text, expires_at=expires))
         else:
             row.value, row.expires_at = text, expires
-        self.session.flush()
+        if self.commit:
+            self.session.commit()
+        else:
+            self.session.flush()
 
     def insert(self, key: str, value: Any, lifetime: int | None = None) -> None:
         """Store a key known to be new (random names: nonces, launch ids) without reading first."""

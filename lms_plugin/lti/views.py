@@ -94,6 +94,9 @@ def launch() -> ResponseReturnValue:
     launched.save(context.store())
     context.remember_launch(launched.launch_id)
     if launched.staff and launched.nrps_url:
+        # The launch is recorded for good before the LMS is called: no write transaction may
+        # stay open across a call out (on SQLite it would block every other writer meanwhile).
+        db.session.commit()
         _sync_roster(platform, launched.course_id, launched.nrps_url)
     response = redirect(url_for("lti.launched", launch_id=launched.launch_id), code=303)
     # pylti1p3 sets one cookie per login; drop it once used, or they pile up in the browser.
@@ -108,7 +111,7 @@ def _sync_roster(platform: Platform, course_id: int, url: str) -> None:
     registration = context.tool_conf().find_registration_by_params(
         platform.issuer, platform.client_id
     )
-    client = PlatformClient(registration, context.store(), context.http())
+    client = PlatformClient(registration, context.token_store(), context.http())
     try:
         with db.session.begin_nested():
             nrps.sync_roster(db.session, client, platform, course, url)

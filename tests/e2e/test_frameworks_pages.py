@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import check_accessibility
+from tests.browser import check_accessibility
 
 SEED_TITLES = (
     "Legal Secretaries and Administrative Assistants",

@@ -1,0 +1,133 @@
+"""The whole product in Chromium, through the sandbox LMS over real LTI 1.3 (`lms-plugin demo`):
+
+an instructor adds the tool by deep linking inside the LMS iframe, opens it and sees the roster
+(learners who never launched included, from NRPS), judges a learner with the keyboard until a
+level is achieved, reverses one judgement and sees the level withdrawn; the scores reach the LMS
+gradebook (AGS); the learner then launches and sees exactly their own state. axe-core checks every
+page on the way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, FrameLocator, Page, expect
+
+from tests.browser import check_accessibility
+from tests.live_server import demo_server
+
+ADA = "sandbox-user-ada"
+CHLOE = "sandbox-user-chloe"
+FRAMEWORK = "Legal Secretaries and Administrative Assistants"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A demo server of this module's own: the test adds content to its sandbox course."""
+    with demo_server(tmp_path_factory.mktemp("lti-flow") / "instance") as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def page(browser: Browser, demo: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=demo)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def as_user(page: Page, user: str) -> None:
+    page.goto(f"/sandbox?as={user}")
+
+
+def launch_link(page: Page) -> FrameLocator:
+    page.get_by_role("button", name=re.compile(f"^Launch {FRAMEWORK}")).first.click()
+    return page.frame_locator("iframe")
+
+
+def wait_for_score(page: Page, learner: str, score: str, comment: str) -> None:
+    """Reload the sandbox gradebook until the newest score of `learner` is `score`."""
+    for _ in range(40):
+        as_user(page, ADA)
+        newest = page.locator("#gradebook ~ section tbody tr", has_text=learner).first
+        if newest.count() and score in newest.inner_text():
+            expect(newest).to_contain_text(comment)
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the gradebook never showed {score} for {learner}")
+
+
+def test_instructor_places_judges_and_learner_sees_own_state(page: Page) -> None:
+    # Deep linking inside the LMS iframe: the instructor picks the framework and one level.
+    as_user(page, ADA)
+    expect(page.get_by_text("You are Ada Lovelace (instructor)")).to_be_visible()
+    page.get_by_role("button", name="Add content from the tool").click()
+    tool = page.frame_locator("iframe")
+    tool.get_by_role("radio", name=re.compile(FRAMEWORK)).check()
+    tool.get_by_role("checkbox", name=re.compile(r"^Emerging")).first.check()
+    check_accessibility(page)
+    tool.get_by_role("button", name="Add to the course").click()
+    expect(tool.get_by_role("heading", level=1)).to_contain_text("Content added")
+
+    # The instructor opens the placed activity: the grid lists every learner of the roster.
+    as_user(page, ADA)
+    tool = launch_link(page)
+    grid = tool.locator("table.grid")
+    expect(grid).to_be_visible()
+    for name in ("Chloé Dubois", "Dmitri Ivanov", "Bea Wong", "Sam O'Brien"):
+        expect(grid.get_by_role("rowheader", name=re.compile(re.escape(name)))).to_be_visible()
+    expect(grid.locator("th.statement-head")).to_have_count(10)
+    check_accessibility(page)
+
+    # Into Chloé's first cell, then the keyboard only: M and → across the ten statements.
+    row = grid.locator("tr", has=tool.get_by_text("Chloé Dubois"))
+    first_cell = row.locator("button.cell").first
+    first_cell.focus()
+    status = tool.locator("#grid-status")
+    for index in range(10):
+        page.keyboard.press("m")
+        expect(row.locator("button.cell").nth(index)).to_have_attribute("data-verdict", "met")
+        if index < 9:
+            page.keyboard.press("ArrowRight")
+    expect(status).to_contain_text("Chloé Dubois achieved Emerging")
+    expect(row.locator("[data-achieved] .badge")).to_have_text("✓ Emerging")
+
+    # The score reaches the LMS gradebook (AGS) through the delivery loop: 1 of 1 level.
+    wait_for_score(page, "Chloé Dubois", "1.0 / 1.0", "Achieved: Emerging")
+
+    # Back in the tool, reverse the last judgement: the level is withdrawn, and so is the score.
+    tool = launch_link(page)
+    row = tool.locator("table.grid tr", has=tool.get_by_text("Chloé Dubois"))
+    status = tool.locator("#grid-status")
+    row.locator("button.cell").nth(9).focus()
+    page.keyboard.press("n")
+    expect(row.locator("button.cell").nth(9)).to_have_attribute("data-verdict", "not_yet")
+    expect(status).to_contain_text("Chloé Dubois no longer has Emerging")
+    expect(row.locator("[data-achieved] .badge")).to_have_count(0)
+
+    # Enter opens the cell: comment on it, and its history shows both judgements.
+    page.keyboard.press("Enter")
+    dialog = tool.locator("#cell-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#cell-history li")).to_have_count(2)
+    dialog.get_by_label("Comment (why)").fill("Filing not yet consistent")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    check_accessibility(page)
+    wait_for_score(page, "Chloé Dubois", "0.0 / 1.0", "Withdrawn: Emerging")
+
+    # The learner launches and sees exactly her own state.
+    as_user(page, CHLOE)
+    mine = launch_link(page)
+    expect(mine.get_by_role("heading", level=1)).to_contain_text("My progress")
+    expect(mine.locator("li.verdict-met")).to_have_count(9)
+    expect(mine.locator("li.verdict-not_yet")).to_have_count(1)
+    expect(mine.get_by_text("Evaluator: Filing not yet consistent")).to_be_visible()
+    expect(mine.get_by_text("✓ Achieved")).to_have_count(0)
+    body = mine.locator("main").inner_text()
+    for other in ("Dmitri Ivanov", "Bea Wong", "Sam O'Brien"):
+        assert other not in body
+    check_accessibility(page)
