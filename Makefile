@@ -9,7 +9,7 @@ NPM ?= npm
 # Install system packages with sudo unless we are root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint browser-deps clean
+.PHONY: demo test lint browser-deps bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ browser-deps: $(CHROMIUM) node_modules/.installed
 
 demo: $(BIN)/.installed  ## set up, then run the tool on SQLite at http://127.0.0.1:5000
 	$(BIN)/lms-plugin demo
+
+bench: $(BIN)/.installed  ## every benchmark, each printing its figures and targets
+	$(BIN)/python -m bench.launches --database sqlite
+	$(BIN)/python -m bench.launches --database postgresql
+	$(BIN)/python -m bench.assessment --database both
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 
+from bench.report import figure, verdict
 from lms_plugin import create_app, migrate
 from lms_plugin.database import db, make_engine
 from lms_plugin.frameworks import services as frameworks
@@ -165,16 +166,20 @@ def run(kind: str, runs: int) -> bool:
     constant = big_queries[-1] == small_queries
     ok = bulk < BULK_TARGET_MS and grid < GRID_TARGET_MS and constant
     print(f"assessment bench ({kind}, {runs} runs, in-process, server time)")
-    print(
-        f"  bulk save, 1,200 judgements (30 x 40):   median {bulk:.1f} ms  (target < {BULK_TARGET_MS:.0f} ms)"
+    figure(
+        "bulk save, 1,200 judgements (30 x 40), median",
+        f"{bulk:.1f} ms",
+        f"< {BULK_TARGET_MS:.0f} ms",
     )
-    print(
-        f"  grid page, 200 learners x 40 statements: median {grid:.1f} ms  (target < {GRID_TARGET_MS:.0f} ms)"
+    figure(
+        "grid page, 200 learners x 40 statements, median",
+        f"{grid:.1f} ms",
+        f"< {GRID_TARGET_MS:.0f} ms",
     )
-    print(
-        f"  grid queries: {big_queries[-1]} with 200 learners, {small_queries} with 20  (target: equal)"
+    figure(
+        "grid queries, 200 learners / 20 learners", f"{big_queries[-1]} / {small_queries}", "equal"
     )
-    print("  " + ("MEETS TARGETS" if ok else "MISSES TARGETS"))
+    verdict(ok)
     return ok
 
 

@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 from sqlalchemy import create_engine, text
 
+from bench.report import figure, verdict
 from tests.lti.platform import KeySetServer, LtiPlatform, rsa_key
 
 TARGET_MEDIAN_MS = 10.0
@@ -184,17 +185,15 @@ def run(database: str, seconds: float, clients: int) -> bool:
 
     ok = server_median < TARGET_MEDIAN_MS and rate > TARGET_RATE
     print(f"launch bench ({database}, gunicorn 2 workers, JWKS cached, {clients} clients)")
-    print(
-        f"  median server time per launch (login + launch): {server_median:.2f} ms"
-        f"  (target < {TARGET_MEDIAN_MS:.0f} ms)"
+    figure(
+        "median server time per launch (login + launch)",
+        f"{server_median:.2f} ms",
+        f"< {TARGET_MEDIAN_MS:.0f} ms",
     )
-    print(f"  median round trip per launch, one client:       {trip_median:.2f} ms")
-    print(
-        f"  launches per second:                            {rate:.0f}/s"
-        f"  (target > {TARGET_RATE:.0f}/s)"
-    )
-    print(f"  platform JWKS fetched {keyset.fetches} time(s)")
-    print("  " + ("MEETS TARGETS" if ok else "MISSES TARGETS"))
+    figure("median round trip per launch, one client", f"{trip_median:.2f} ms", "-")
+    figure("launches per second", f"{rate:.0f}/s", f"> {TARGET_RATE:.0f}/s")
+    figure("platform JWKS fetches", str(keyset.fetches), "1")
+    verdict(ok)
     return ok
 
 
