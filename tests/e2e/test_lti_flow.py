@@ -82,6 +82,18 @@ def test_instructor_places_judges_and_learner_sees_own_state(page: Page) -> None
     expect(grid.locator("th.statement-head")).to_have_count(10)
     check_accessibility(page)
 
+    # Filter to one learner, then a column's "All met" judges only the learners shown.
+    tool.get_by_label("Filter learners by name").fill("dmitri")
+    expect(grid.locator("tbody tr:visible")).to_have_count(1)
+    column = grid.locator("th.statement-head").first
+    column.get_by_role("button", name=re.compile("met for every learner shown")).click()
+    dmitri = grid.locator("tr", has=tool.get_by_text("Dmitri Ivanov"))
+    expect(dmitri.locator("button.cell").first).to_have_attribute("data-verdict", "met")
+    tool.get_by_label("Filter learners by name").fill("")
+    expect(grid.locator("tbody tr:visible")).to_have_count(grid.locator("tbody tr").count())
+    chloe_first = grid.locator("tr", has=tool.get_by_text("Chloé Dubois")).locator("button.cell")
+    expect(chloe_first.first).to_have_attribute("data-verdict", "")
+
     # Into Chloé's first cell, then the keyboard only: M and → across the ten statements.
     row = grid.locator("tr", has=tool.get_by_text("Chloé Dubois"))
     first_cell = row.locator("button.cell").first
@@ -118,6 +130,12 @@ def test_instructor_places_judges_and_learner_sees_own_state(page: Page) -> None
     expect(dialog).to_be_hidden()
     check_accessibility(page)
     wait_for_score(page, "Chloé Dubois", "0.0 / 1.0", "Withdrawn: Emerging")
+
+    # The cohort overview: the share of learners meeting each statement.
+    tool = launch_link(page)
+    tool.get_by_role("link", name="Cohort overview").click()
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Cohort overview")
+    check_accessibility(page)
 
     # The learner launches and sees exactly her own state.
     as_user(page, CHLOE)

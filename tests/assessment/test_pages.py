@@ -1,0 +1,59 @@
+"""The staff grid page, the cohort overview and the learner's page, rendered by the server."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from tests.assessment.conftest import Course
+
+
+def test_grid_page_shows_every_learner_and_statement_with_current_verdicts(
+    app: Flask, course: Course
+) -> None:
+    learner = course.learner_ids[0]
+    course.staff.judge((learner, course.statements["emerging"][0], "met"))
+    course.staff.judge((learner, course.statements["emerging"][1], "not_yet"))
+    html = course.staff.client.get(f"/launch/{course.staff.launch_id}").get_data(as_text=True)
+
+    assert html.count('class="statement-head"') == 20
+    rows = re.findall(r'<tr data-learner="(\d+)"', html)
+    assert sorted(map(int, rows)) == sorted(course.learner_ids)
+    row = re.search(rf'<tr data-learner="{learner}".*?</tr>', html, re.S).group(0)  # type: ignore[union-attr]
+    assert row.count('data-verdict="met"') == 1 and row.count('data-verdict="not_yet"') == 1
+    assert 'name="csrf-token"' in html and f'content="{course.staff.launch_id}"' in html
+
+
+def test_grid_escapes_learner_names(app: Flask, platform, course: Course) -> None:  # type: ignore[no-untyped-def]
+    from tests.assessment.conftest import launch_as
+
+    launch_as(app, platform, "course-1-evil", '<img src=x onerror=alert(1)>"', False)
+    html = course.staff.client.get(f"/launch/{course.staff.launch_id}").get_data(as_text=True)
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;&#34;" in html
+
+
+def test_overview_counts_the_share_met_per_statement(app: Flask, course: Course) -> None:
+    first, second = course.learner_ids
+    statement = course.statements["emerging"][0]
+    course.staff.judge((first, statement, "met"), (second, statement, "not_yet"))
+    page = course.staff.client.get(f"/launch/{course.staff.launch_id}/overview")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "2 learners" in html
+    assert "50% (1)" in html
+    learner = course.learners[0]
+    assert learner.client.get(f"/launch/{learner.launch_id}/overview").status_code == 403
+
+
+def test_learner_page_charts_their_own_progress(app: Flask, course: Course) -> None:
+    me, other = course.learners
+    course.staff.judge(*[(me.person_id, s, "met") for s in course.statements["emerging"]])
+    course.staff.judge((other.person_id, course.statements["developing"][0], "met"))
+    html = me.client.get(f"/launch/{me.launch_id}").get_data(as_text=True)
+    assert "<svg" in html
+    assert "Emerging: 10 of 10 met, achieved." in html
+    assert "Developing: 0 of 10 met." in html
+    assert html.count("✓ Achieved") == 1
+    assert "Learner 1" not in html
