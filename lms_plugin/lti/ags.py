@@ -10,10 +10,6 @@ from urllib.parse import urlsplit, urlunsplit
 from lms_plugin.lti import claims
 from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
 
-LINE_ITEM_MEDIA_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
-LINE_ITEMS_MEDIA_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
-SCORE_MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"
-
 
 def find_or_create_line_item(
     client: PlatformClient,
@@ -34,7 +30,7 @@ def find_or_create_line_item(
     if not isinstance(url, str) or claims.SCOPE_LINEITEM not in scopes:
         raise PlatformServiceError("the platform grants no line item service for this link")
     query = _with_query(url, f"resource_id={resource_id}")
-    for page in client.pages(query, [claims.SCOPE_LINEITEM], LINE_ITEMS_MEDIA_TYPE):
+    for page in client.pages(query, [claims.SCOPE_LINEITEM], claims.MEDIA_LINEITEM_CONTAINER):
         for item in page or []:
             if isinstance(item, Mapping) and item.get("resourceId") == resource_id:
                 return str(item["id"])
@@ -49,7 +45,7 @@ def find_or_create_line_item(
             "resourceLinkId": resource_link_id,
             "tag": tag,
         },
-        LINE_ITEM_MEDIA_TYPE,
+        claims.MEDIA_LINEITEM,
     )
     if not isinstance(created, Mapping) or not isinstance(created.get("id"), str):
         raise PlatformServiceError("the platform did not return the new line item")
@@ -80,7 +76,7 @@ def post_score(
             "activityProgress": "Completed" if score_given >= score_maximum else "InProgress",
             "gradingProgress": "FullyGraded",
         },
-        SCORE_MEDIA_TYPE,
+        claims.MEDIA_SCORE,
     )
 
 

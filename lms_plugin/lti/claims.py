@@ -1,4 +1,5 @@
-"""LTI claim names and role vocabulary."""
+"""LTI 1.3 vocabulary shared by the tool and the sandbox platform: claim names, message types,
+scopes, media types, roles."""
 
 from __future__ import annotations
 
@@ -14,9 +15,15 @@ ROLES = LTI + "roles"
 CONTEXT = LTI + "context"
 CUSTOM = LTI + "custom"
 LAUNCH_PRESENTATION = LTI + "launch_presentation"
+TOOL_PLATFORM = LTI + "tool_platform"
+LTI_VERSION = "1.3.0"
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 CONTENT_ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
 DEEP_LINKING_DATA = "https://purl.imsglobal.org/spec/lti-dl/claim/data"
+DL_MSG = "https://purl.imsglobal.org/spec/lti-dl/claim/msg"
+DL_LOG = "https://purl.imsglobal.org/spec/lti-dl/claim/log"
+DL_ERRORMSG = "https://purl.imsglobal.org/spec/lti-dl/claim/errormsg"
+DL_ERRORLOG = "https://purl.imsglobal.org/spec/lti-dl/claim/errorlog"
 AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 
@@ -37,6 +44,13 @@ TOOL_SCOPES = (
     SCOPE_SCORE,
     SCOPE_NRPS,
 )
+
+MEDIA_LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
+MEDIA_LINEITEM_CONTAINER = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
+MEDIA_RESULT_CONTAINER = "application/vnd.ims.lis.v2.resultcontainer+json"
+MEDIA_MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 STAFF_ROLE_NAMES = frozenset(
     {"Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator"}

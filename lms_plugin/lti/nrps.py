@@ -12,15 +12,13 @@ from lms_plugin.lti.models import Course, Platform
 from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
 from lms_plugin.lti.services import upsert_enrollment, upsert_person
 
-MEMBERSHIP_MEDIA_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
-
 
 def sync_roster(
     session: Session, client: PlatformClient, platform: Platform, course: Course, url: str
 ) -> int:
     """Add or refresh every active member of the course; returns how many. Flushes."""
     count = 0
-    for page in client.pages(url, [claims.SCOPE_NRPS], MEMBERSHIP_MEDIA_TYPE):
+    for page in client.pages(url, [claims.SCOPE_NRPS], claims.MEDIA_MEMBERSHIP_CONTAINER):
         if not isinstance(page, Mapping) or not isinstance(page.get("members"), list):
             raise PlatformServiceError("the roster is not an NRPS membership container")
         for member in page["members"]:

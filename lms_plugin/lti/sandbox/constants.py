@@ -5,48 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from lms_plugin.lti import claims as vocab
+
 CLIENT_ID = "sandbox-tool"
 DEPLOYMENT_ID = "sandbox-deployment-1"
 PLATFORM_NAME = "Sandbox LMS"
-LTI_VERSION = "1.3.0"
 
 COURSE_CONTEXT_ID = "sandbox-course-101"
 COURSE_LABEL = "SBX-101"
 COURSE_TITLE = "Sandbox Course 101"
 
-LTI = "https://purl.imsglobal.org/spec/lti/claim/"
-CLAIM_MESSAGE_TYPE = LTI + "message_type"
-CLAIM_VERSION = LTI + "version"
-CLAIM_DEPLOYMENT_ID = LTI + "deployment_id"
-CLAIM_TARGET_LINK_URI = LTI + "target_link_uri"
-CLAIM_ROLES = LTI + "roles"
-CLAIM_CONTEXT = LTI + "context"
-CLAIM_RESOURCE_LINK = LTI + "resource_link"
-CLAIM_CUSTOM = LTI + "custom"
-CLAIM_TOOL_PLATFORM = LTI + "tool_platform"
-CLAIM_LAUNCH_PRESENTATION = LTI + "launch_presentation"
-CLAIM_AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-CLAIM_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
-CLAIM_DL_SETTINGS = DL + "deep_linking_settings"
-CLAIM_DL_CONTENT_ITEMS = DL + "content_items"
-CLAIM_DL_DATA = DL + "data"
-CLAIM_DL_MSG = DL + "msg"
-CLAIM_DL_LOG = DL + "log"
-CLAIM_DL_ERRORMSG = DL + "errormsg"
-CLAIM_DL_ERRORLOG = DL + "errorlog"
 
-MESSAGE_RESOURCE_LINK = "LtiResourceLinkRequest"
-MESSAGE_DEEP_LINKING = "LtiDeepLinkingRequest"
-MESSAGE_DEEP_LINKING_RESPONSE = "LtiDeepLinkingResponse"
-
-SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
-SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
-SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
-SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
-AGS_SCOPES = [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE]
-SERVICE_SCOPES = frozenset([*AGS_SCOPES, SCOPE_NRPS])
+AGS_SCOPES = [
+    vocab.SCOPE_LINEITEM,
+    vocab.SCOPE_LINEITEM_READONLY,
+    vocab.SCOPE_RESULT_READONLY,
+    vocab.SCOPE_SCORE,
+]
+SERVICE_SCOPES = frozenset([*AGS_SCOPES, vocab.SCOPE_NRPS])
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 ROLE_URIS: dict[str, list[str]] = {
@@ -60,14 +36,6 @@ ROLE_URIS: dict[str, list[str]] = {
 }
 STAFF_ROLES = frozenset(["Instructor", "TeachingAssistant"])
 COURSE_OFFERING = "http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"
-
-MEDIA_LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
-MEDIA_LINEITEM_CONTAINER = "application/vnd.ims.lis.v2.lineitemcontainer+json"
-MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
-MEDIA_RESULT_CONTAINER = "application/vnd.ims.lis.v2.resultcontainer+json"
-MEDIA_MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
-
-CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from lms_plugin.lti import claims as vocab
 from lms_plugin.lti.sandbox.constants import (
-    CLAIM_DEPLOYMENT_ID,
-    CLAIM_DL_CONTENT_ITEMS,
-    CLAIM_DL_DATA,
-    CLAIM_DL_ERRORLOG,
-    CLAIM_DL_ERRORMSG,
-    CLAIM_DL_LOG,
-    CLAIM_DL_MSG,
-    CLAIM_MESSAGE_TYPE,
-    CLAIM_VERSION,
     CLIENT_ID,
     DEPLOYMENT_ID,
-    LTI_VERSION,
-    MESSAGE_DEEP_LINKING_RESPONSE,
     STAFF_ROLES,
     SandboxUrls,
 )
@@ -111,14 +101,16 @@ def handle_response(
         )
     except ToolKeyError as error:
         raise DeepLinkError(str(error)) from None
-    if claims.get(CLAIM_MESSAGE_TYPE) != MESSAGE_DEEP_LINKING_RESPONSE:
-        raise DeepLinkError(f"message_type must be {MESSAGE_DEEP_LINKING_RESPONSE}")
-    if claims.get(CLAIM_VERSION) != LTI_VERSION:
-        raise DeepLinkError(f"version must be {LTI_VERSION}")
-    if claims.get(CLAIM_DEPLOYMENT_ID) != DEPLOYMENT_ID:
+    if claims.get(vocab.MESSAGE_TYPE) != vocab.DEEP_LINKING_RESPONSE:
+        raise DeepLinkError(f"message_type must be {vocab.DEEP_LINKING_RESPONSE}")
+    if claims.get(vocab.VERSION) != vocab.LTI_VERSION:
+        raise DeepLinkError(f"version must be {vocab.LTI_VERSION}")
+    if claims.get(vocab.DEPLOYMENT_ID) != DEPLOYMENT_ID:
         raise DeepLinkError(f"deployment_id must be {DEPLOYMENT_ID}")
     try:
-        context_id, user_id, once = read_deep_link_data(secret_key, claims.get(CLAIM_DL_DATA))
+        context_id, user_id, once = read_deep_link_data(
+            secret_key, claims.get(vocab.DEEP_LINKING_DATA)
+        )
     except LaunchError as error:
         raise DeepLinkError(str(error)) from None
     member = find_member(session, context_id, user_id)
@@ -127,7 +119,7 @@ def handle_response(
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce or len(nonce) > 255:
         raise DeepLinkError("nonce is invalid")
-    items = claims.get(CLAIM_DL_CONTENT_ITEMS, [])
+    items = claims.get(vocab.CONTENT_ITEMS, [])
     if not isinstance(items, list) or len(items) > MAX_ITEMS:
         raise DeepLinkError(f"content_items must be a list of at most {MAX_ITEMS} items")
 
@@ -140,10 +132,10 @@ def handle_response(
         raise DeepLinkError("this deep-linking request was already answered")
     result = DeepLinkResult(
         course=member.course,
-        msg=_text(claims.get(CLAIM_DL_MSG), "msg", 2000),
-        log=_text(claims.get(CLAIM_DL_LOG), "log", 2000),
-        errormsg=_text(claims.get(CLAIM_DL_ERRORMSG), "errormsg", 2000),
-        errorlog=_text(claims.get(CLAIM_DL_ERRORLOG), "errorlog", 2000),
+        msg=_text(claims.get(vocab.DL_MSG), "msg", 2000),
+        log=_text(claims.get(vocab.DL_LOG), "log", 2000),
+        errormsg=_text(claims.get(vocab.DL_ERRORMSG), "errormsg", 2000),
+        errorlog=_text(claims.get(vocab.DL_ERRORLOG), "errorlog", 2000),
     )
     for index, item in enumerate(items):
         result.added.append(_add_item(session, urls, member.course, item, index))

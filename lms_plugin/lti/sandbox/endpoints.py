@@ -12,19 +12,8 @@ from flask.typing import ResponseReturnValue
 
 from lms_plugin.app import csrf
 from lms_plugin.database import db
+from lms_plugin.lti import claims as vocab
 from lms_plugin.lti.sandbox import deep_linking, keys, launches, services, tokens
-from lms_plugin.lti.sandbox.constants import (
-    MEDIA_LINEITEM,
-    MEDIA_LINEITEM_CONTAINER,
-    MEDIA_MEMBERSHIP_CONTAINER,
-    MEDIA_RESULT_CONTAINER,
-    MEDIA_SCORE,
-    SCOPE_LINEITEM,
-    SCOPE_LINEITEM_READONLY,
-    SCOPE_NRPS,
-    SCOPE_RESULT_READONLY,
-    SCOPE_SCORE,
-)
 from lms_plugin.lti.sandbox.context import ensure_ready, sandbox_urls, secret_box, secret_key
 from lms_plugin.lti.sandbox.tokens import ServiceError, TokenError
 from lms_plugin.lti.sandbox.toolkeys import contains_nul
@@ -126,9 +115,9 @@ def deep_link_return() -> ResponseReturnValue:
 
 @machine.get("/courses/<context_id>/memberships")
 def memberships(context_id: str) -> ResponseReturnValue:
-    _authorize(SCOPE_NRPS)
+    _authorize(vocab.SCOPE_NRPS)
     page = services.memberships(db.session, sandbox_urls(), context_id, request.args.to_dict())
-    return _json(page.body, 200, MEDIA_MEMBERSHIP_CONTAINER, **page.headers)
+    return _json(page.body, 200, vocab.MEDIA_MEMBERSHIP_CONTAINER, **page.headers)
 
 
 # --- AGS 2.0 ----------------------------------------------------------------------------------
@@ -136,53 +125,53 @@ def memberships(context_id: str) -> ResponseReturnValue:
 
 @machine.get("/courses/<context_id>/lineitems")
 def lineitems(context_id: str) -> ResponseReturnValue:
-    _authorize(SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY)
+    _authorize(vocab.SCOPE_LINEITEM, vocab.SCOPE_LINEITEM_READONLY)
     page = services.list_lineitems(db.session, sandbox_urls(), context_id, request.args.to_dict())
-    return _json(page.body, 200, MEDIA_LINEITEM_CONTAINER, **page.headers)
+    return _json(page.body, 200, vocab.MEDIA_LINEITEM_CONTAINER, **page.headers)
 
 
 @machine.post("/courses/<context_id>/lineitems")
 def create_lineitem(context_id: str) -> ResponseReturnValue:
-    _authorize(SCOPE_LINEITEM)
-    body = _body(MEDIA_LINEITEM)
+    _authorize(vocab.SCOPE_LINEITEM)
+    body = _body(vocab.MEDIA_LINEITEM)
     item = services.create_lineitem(db.session, sandbox_urls(), context_id, body)
-    return _json(item, 201, MEDIA_LINEITEM, Location=item["id"])
+    return _json(item, 201, vocab.MEDIA_LINEITEM, Location=item["id"])
 
 
 @machine.get("/courses/<context_id>/lineitems/<int:line_item_id>")
 def lineitem(context_id: str, line_item_id: int) -> ResponseReturnValue:
-    _authorize(SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY)
+    _authorize(vocab.SCOPE_LINEITEM, vocab.SCOPE_LINEITEM_READONLY)
     item = services.get_lineitem(db.session, sandbox_urls(), context_id, line_item_id)
-    return _json(item, 200, MEDIA_LINEITEM)
+    return _json(item, 200, vocab.MEDIA_LINEITEM)
 
 
 @machine.put("/courses/<context_id>/lineitems/<int:line_item_id>")
 def update_lineitem(context_id: str, line_item_id: int) -> ResponseReturnValue:
-    _authorize(SCOPE_LINEITEM)
-    body = _body(MEDIA_LINEITEM)
+    _authorize(vocab.SCOPE_LINEITEM)
+    body = _body(vocab.MEDIA_LINEITEM)
     item = services.update_lineitem(db.session, sandbox_urls(), context_id, line_item_id, body)
-    return _json(item, 200, MEDIA_LINEITEM)
+    return _json(item, 200, vocab.MEDIA_LINEITEM)
 
 
 @machine.delete("/courses/<context_id>/lineitems/<int:line_item_id>")
 def delete_lineitem(context_id: str, line_item_id: int) -> ResponseReturnValue:
-    _authorize(SCOPE_LINEITEM)
+    _authorize(vocab.SCOPE_LINEITEM)
     services.delete_lineitem(db.session, context_id, line_item_id)
     return Response(status=204)
 
 
 @machine.post("/courses/<context_id>/lineitems/<int:line_item_id>/scores")
 def scores(context_id: str, line_item_id: int) -> ResponseReturnValue:
-    _authorize(SCOPE_SCORE)
-    body = _body(MEDIA_SCORE)
+    _authorize(vocab.SCOPE_SCORE)
+    body = _body(vocab.MEDIA_SCORE)
     answer = services.post_score(db.session, sandbox_urls(), context_id, line_item_id, body)
     return _json(answer, 200)
 
 
 @machine.get("/courses/<context_id>/lineitems/<int:line_item_id>/results")
 def results(context_id: str, line_item_id: int) -> ResponseReturnValue:
-    _authorize(SCOPE_RESULT_READONLY)
+    _authorize(vocab.SCOPE_RESULT_READONLY)
     page = services.results(
         db.session, sandbox_urls(), context_id, line_item_id, request.args.to_dict()
     )
-    return _json(page.body, 200, MEDIA_RESULT_CONTAINER, **page.headers)
+    return _json(page.body, 200, vocab.MEDIA_RESULT_CONTAINER, **page.headers)

@@ -22,28 +22,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms_plugin.lti import claims as vocab
 from lms_plugin.lti.sandbox import keys
 from lms_plugin.lti.sandbox.constants import (
     AGS_SCOPES,
-    CLAIM_AGS_ENDPOINT,
-    CLAIM_CONTEXT,
-    CLAIM_CUSTOM,
-    CLAIM_DEPLOYMENT_ID,
-    CLAIM_DL_SETTINGS,
-    CLAIM_LAUNCH_PRESENTATION,
-    CLAIM_MESSAGE_TYPE,
-    CLAIM_NRPS,
-    CLAIM_RESOURCE_LINK,
-    CLAIM_ROLES,
-    CLAIM_TARGET_LINK_URI,
-    CLAIM_TOOL_PLATFORM,
-    CLAIM_VERSION,
     CLIENT_ID,
     COURSE_OFFERING,
     DEPLOYMENT_ID,
-    LTI_VERSION,
-    MESSAGE_DEEP_LINKING,
-    MESSAGE_RESOURCE_LINK,
     PLATFORM_NAME,
     ROLE_URIS,
     STAFF_ROLES,
@@ -261,27 +246,27 @@ def build_claims(
         "family_name": user.family_name,
         "email": user.email,
         "locale": "en",
-        CLAIM_VERSION: LTI_VERSION,
-        CLAIM_DEPLOYMENT_ID: DEPLOYMENT_ID,
-        CLAIM_ROLES: list(ROLE_URIS[member.role]),
-        CLAIM_CONTEXT: {
+        vocab.VERSION: vocab.LTI_VERSION,
+        vocab.DEPLOYMENT_ID: DEPLOYMENT_ID,
+        vocab.ROLES: list(ROLE_URIS[member.role]),
+        vocab.CONTEXT: {
             "id": course.context_id,
             "label": course.label,
             "title": course.title,
             "type": [COURSE_OFFERING],
         },
-        CLAIM_TOOL_PLATFORM: {
+        vocab.TOOL_PLATFORM: {
             "guid": f"{urls.issuer}#platform",
             "name": PLATFORM_NAME,
             "product_family_code": "lms-plugin-sandbox",
             "version": "1.0",
         },
-        CLAIM_LAUNCH_PRESENTATION: {
+        vocab.LAUNCH_PRESENTATION: {
             "document_target": hint.presentation,
             "return_url": urls.home,
             "locale": "en",
         },
-        CLAIM_NRPS: {
+        vocab.NRPS: {
             "context_memberships_url": urls.memberships(course.context_id),
             "service_versions": ["2.0"],
         },
@@ -296,9 +281,9 @@ def build_claims(
         data = _serializer(secret_key, _DATA_SALT).dumps(
             {"c": course.context_id, "u": user.user_id, "r": secrets.token_urlsafe(12)}
         )
-        claims[CLAIM_MESSAGE_TYPE] = MESSAGE_DEEP_LINKING
-        claims[CLAIM_TARGET_LINK_URI] = urls.tool_launch
-        claims[CLAIM_DL_SETTINGS] = {
+        claims[vocab.MESSAGE_TYPE] = vocab.DEEP_LINKING_REQUEST
+        claims[vocab.TARGET_LINK_URI] = urls.tool_launch
+        claims[vocab.DEEP_LINKING_SETTINGS] = {
             "deep_link_return_url": urls.deep_link_return,
             "accept_types": ["ltiResourceLink"],
             "accept_presentation_document_targets": ["iframe", "window"],
@@ -311,18 +296,18 @@ def build_claims(
         link = find_link(session, course, hint.resource_link_id or "")
         if link is None:
             raise LaunchError("The resource link of this launch no longer exists.")
-        claims[CLAIM_MESSAGE_TYPE] = MESSAGE_RESOURCE_LINK
-        claims[CLAIM_TARGET_LINK_URI] = link.target_link_uri
-        claims[CLAIM_RESOURCE_LINK] = {"id": link.resource_link_id, "title": link.title}
+        claims[vocab.MESSAGE_TYPE] = vocab.RESOURCE_LINK_REQUEST
+        claims[vocab.TARGET_LINK_URI] = link.target_link_uri
+        claims[vocab.RESOURCE_LINK] = {"id": link.resource_link_id, "title": link.title}
         if link.text:
-            claims[CLAIM_RESOURCE_LINK]["description"] = link.text
-        claims[CLAIM_CUSTOM] = dict(link.custom)
+            claims[vocab.RESOURCE_LINK]["description"] = link.text
+        claims[vocab.CUSTOM] = dict(link.custom)
         bound = session.scalars(
             select(SandboxLineItem.id).where(SandboxLineItem.resource_link_id == link.id)
         ).all()
         if len(bound) == 1:
             ags["lineitem"] = urls.lineitem(course.context_id, bound[0])
-    claims[CLAIM_AGS_ENDPOINT] = ags
+    claims[vocab.AGS_ENDPOINT] = ags
     return claims
 
 

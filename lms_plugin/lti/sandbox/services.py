@@ -14,7 +14,10 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms_plugin.lti.sandbox.constants import ROLE_URIS, SandboxUrls
+from lms_plugin.lti.sandbox.constants import (
+    ROLE_URIS,
+    SandboxUrls,
+)
 from lms_plugin.lti.sandbox.models import (
     SandboxCourse,
     SandboxLineItem,

@@ -15,8 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lms_plugin.lti import claims as vocab
 from lms_plugin.lti.sandbox.constants import (
-    CLIENT_ASSERTION_TYPE,
     CLIENT_ID,
     SERVICE_SCOPES,
     SandboxUrls,
@@ -76,9 +76,9 @@ def grant_token(
     current = now if now is not None else time.time()
     if form.get("grant_type") != "client_credentials":
         raise TokenError("unsupported_grant_type", "grant_type must be client_credentials")
-    if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+    if form.get("client_assertion_type") != vocab.CLIENT_ASSERTION_TYPE:
         raise TokenError(
-            "invalid_request", f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}"
+            "invalid_request", f"client_assertion_type must be {vocab.CLIENT_ASSERTION_TYPE}"
         )
     assertion = form.get("client_assertion", "")
     if not assertion:

@@ -16,7 +16,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from lms_plugin.database import db
-from lms_plugin.lti.sandbox.constants import CLIENT_ID
+from lms_plugin.lti.sandbox.constants import (
+    CLIENT_ID,
+)
 from lms_plugin.lti.sandbox.models import SandboxCourse, SandboxLineItem, SandboxResourceLink
 
 BASE = "http://tool.test"
