@@ -297,3 +297,14 @@ def test_platform_keys_are_cached_and_refetched_for_a_new_kid(
     response = client.post("/lti/launch", data={"id_token": token, "state": auth["state"]})
     assert response.status_code == 303
     assert platform.keyset.fetches == before + 2
+
+
+def test_launch_without_id_token_or_with_a_huge_body_is_refused(
+    app: Flask, client: FlaskClient, platform: LtiPlatform
+) -> None:
+    auth = platform.login(client, BASE)
+    missing = client.post("/lti/launch", data={"state": auth["state"]})
+    assert missing.status_code == 400
+    huge = client.post("/lti/launch", data={"id_token": "x" * (2 * 1024 * 1024), "state": "s"})
+    assert huge.status_code == 413
+    assert stored(app) == NOTHING
