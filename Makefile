@@ -42,6 +42,7 @@ bench: $(BIN)/.installed  ## every benchmark, each printing its figures and targ
 	$(BIN)/python -m bench.launches --database sqlite
 	$(BIN)/python -m bench.launches --database postgresql
 	$(BIN)/python -m bench.assessment --database both
+	$(BIN)/python -m bench.credentials
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

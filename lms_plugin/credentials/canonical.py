@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -103,6 +104,7 @@ for _url in CONTEXT_FILES:
     _collect_ids(context_document(_url), _TRUSTED_CONTEXT_OBJECTS)
 
 _PROCESSED: LRUCache = LRUCache(maxsize=4096)
+_PROCESSED_LOCK = threading.Lock()  # cachetools caches are not thread-safe
 
 
 def _context_key(local_ctx: Any) -> Any:
@@ -167,14 +169,16 @@ class _Processor(jsonld.JsonLdProcessor):
                     options.get("base"),
                     options.get("processingMode"),
                 )
-                cached = _PROCESSED.get(key)
+                with _PROCESSED_LOCK:
+                    cached = _PROCESSED.get(key)
                 if cached is not None:
                     return cached
         result = super()._process_context(
             active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
         )
         if key is not None:
-            _PROCESSED[key] = result
+            with _PROCESSED_LOCK:
+                _PROCESSED[key] = result
         return result
 
     def _expand(self, *args: Any, **kwargs: Any) -> Any:

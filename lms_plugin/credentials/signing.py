@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -200,6 +201,7 @@ def _well_formed(credential: Any) -> str | None:
 
 
 _STATUS_LIST_CACHE: LRUCache = LRUCache(maxsize=64)
+_STATUS_LIST_LOCK = threading.Lock()
 
 
 @dataclass
@@ -374,7 +376,8 @@ class _Verifier:
         except status_list.StatusListError as error:
             return f"The status list {url} is unusable: {error}."
         if revoked:
-            return f"The issuer has {'revoked' if purpose == 'revocation' else purpose} it."
+            done = {"revocation": "revoked", "suspension": "suspended"}.get(purpose)
+            return f"The issuer has {done} it." if done else f"Its {purpose!r} status is set."
         return None
 
     def status_list_problem(self, listed: dict[str, Any], issuer: str | None) -> str | None:
@@ -390,7 +393,8 @@ class _Verifier:
         key = hashlib.sha256(
             json.dumps(listed, sort_keys=True, ensure_ascii=False).encode("utf-8")
         ).hexdigest()
-        problem = _STATUS_LIST_CACHE.get(key)
+        with _STATUS_LIST_LOCK:
+            problem = _STATUS_LIST_CACHE.get(key)
         if problem is None:
             inner = _Checks()
             why = _well_formed(listed)
@@ -406,7 +410,8 @@ class _Verifier:
             problem = ""
             if failures:
                 problem = f"The status list {url} is not authentic: {failures[0]}"
-            _STATUS_LIST_CACHE[key] = problem
+            with _STATUS_LIST_LOCK:
+                _STATUS_LIST_CACHE[key] = problem
         if problem:
             return problem
         dates = _Checks()
