@@ -443,6 +443,8 @@ class _FastRdf:
             )
 
     def value(self, active: Any, key: str, item: Any, coerce: str | None, graph: str) -> str:
+        if isinstance(item, float) and item.is_integer() and abs(item) < 1e21:
+            item = int(item)  # JSON 2.0 is the number 2, as JavaScript reads it
         if isinstance(item, dict):
             return self.node(active, key, item, graph, top=False)
         if isinstance(item, str):
@@ -500,9 +502,20 @@ def _term(component: dict[str, Any]) -> str:
     return _literal(component["value"], datatype)
 
 
+def _js_numbers(value: Any) -> Any:
+    """Integral floats as ints: JSON `2.0` is the number 2 to jsonld.js, a double to PyLD."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _js_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(item) for item in value]
+    return value
+
+
 def _pyld_quads(document: Any, processor: _Processor, options: dict[str, Any]) -> set[Quad]:
     try:
-        expanded = processor.expand(document, dict(options))
+        expanded = processor.expand(_js_numbers(document), dict(options))
         _check_expanded(expanded)
         dataset = processor.to_rdf(
             expanded, {**options, "rdfDirection": "i18n-datatype", "produceGeneralizedRdf": False}

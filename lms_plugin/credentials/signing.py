@@ -453,7 +453,10 @@ def verify_credential(
     if not isinstance(document, Mapping):
         raise NotACredential("the input is not a JSON object")
     credential = dict(document)
-    verifier = _Verifier(resolve_key, fetch_status_list, now or dt.datetime.now(dt.UTC), limits)
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    verifier = _Verifier(resolve_key, fetch_status_list, now, limits)
     try:
         check_shape(credential, limits)
         why = _well_formed(credential)

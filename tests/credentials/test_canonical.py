@@ -210,3 +210,62 @@ def test_a_poison_graph_stops_within_its_budget() -> None:
     with pytest.raises(canonical.LimitExceeded):
         canonical._Rdfc(_quads(clique), canonical._Deadline(2.0)).run()
     assert time.perf_counter() - started < 5
+
+
+def variants(world: IssuerWorld) -> dict[str, dict]:
+    base, _ = world.credential()
+    out = {}
+    one = copy.deepcopy(base)
+    one["type"] = "VerifiableCredential"
+    one["issuer"] = world.did
+    out["single type, issuer as a string"] = one
+    two = copy.deepcopy(base)
+    second = copy.deepcopy(two["credentialSubject"])
+    second["achievement"] = {"id": second["achievement"]["id"]}  # a reference only
+    two["credentialSubject"] = [two["credentialSubject"], second]
+    out["two subjects, one by reference"] = two
+    numbers = copy.deepcopy(base)
+    numbers["credentialSubject"]["creditsEarned"] = 3
+    numbers["credentialSubject"]["achievement"]["creditsAvailable"] = 2
+    out["integers under float coercion"] = numbers
+    absolute = copy.deepcopy(base)
+    absolute["https://example.org/vocab#note"] = "absolute IRIs are fine as keys"
+    absolute["https://example.org/vocab#flag"] = False
+    absolute["https://example.org/vocab#count"] = 7
+    out["absolute IRI keys, boolean, integer"] = absolute
+    shared = copy.deepcopy(base)
+    alignment = shared["credentialSubject"]["achievement"]["alignment"]
+    alignment.append(copy.deepcopy(alignment[0]))  # identical blank nodes: N-degree hashing
+    out["duplicate anonymous alignment"] = shared
+    return out
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "single type, issuer as a string",
+        "two subjects, one by reference",
+        "integers under float coercion",
+        "absolute IRI keys, boolean, integer",
+        "duplicate anonymous alignment",
+    ],
+)
+def test_fast_route_matches_pyld_on_variants(world: IssuerWorld, case: str, monkeypatch) -> None:
+    document = variants(world)[case]
+    reference = plain_pyld(document)
+    assert canonical.canonicalize(document, fast=False) == reference
+    monkeypatch.setattr(canonical, "_pyld_quads", None)  # the fast route must handle these
+    assert canonical.canonicalize(document) == reference
+
+
+def test_integral_floats_read_as_javascript_numbers(world: IssuerWorld) -> None:
+    credential, _ = world.credential()
+    with_float = copy.deepcopy(credential)
+    with_float["credentialSubject"]["creditsEarned"] = 3.0
+    with_int = copy.deepcopy(credential)
+    with_int["credentialSubject"]["creditsEarned"] = 3
+    assert canonical.canonicalize(with_float) == plain_pyld(with_int)
+    assert canonical.canonicalize(with_float, fast=False) == plain_pyld(with_int)
+    fraction = copy.deepcopy(credential)
+    fraction["credentialSubject"]["creditsEarned"] = 2.5
+    assert '"2.5E0"' in canonical.canonicalize(fraction)

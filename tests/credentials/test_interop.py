@@ -7,6 +7,7 @@ import base64
 import copy
 import datetime as dt
 import gzip
+import hashlib
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from lms_plugin.credentials import dids, signing, status_list
 from lms_plugin.credentials.builder import Recipient
 from tests.credentials.conftest import NOW, IssuerWorld, dcc_verify, our_verdict
+from tests.credentials.test_canonical import plain_pyld
 
 
 def _flip_subject_byte(credential: dict[str, Any]) -> dict[str, Any]:
@@ -30,6 +32,23 @@ def _unrevoke_without_signing(signed_list: dict[str, Any]) -> dict[str, Any]:
         status_list.new_bitstring()
     )
     return altered
+
+
+def _sign_with_plain_pyld(credential: dict[str, Any], world: IssuerWorld) -> dict[str, Any]:
+    """Sign as a careless issuer would: PyLD out of the box silently drops undefined terms and
+    resolves relative IRIs against http://example.org/base/."""
+    proof = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "verificationMethod": world.method(),
+        "proofPurpose": "assertionMethod",
+    }
+    config = {"@context": credential["@context"], **proof}
+    data = hashlib.sha256(plain_pyld(config).encode()).digest()
+    data += hashlib.sha256(plain_pyld(credential).encode()).digest()
+    proof["proofValue"] = "z" + dids.b58encode(world.current.sign(data))
+    return {**credential, "proof": [proof]}
 
 
 def _cases(world: IssuerWorld) -> list[tuple[str, bool, dict[str, Any], dict[str, Any]]]:
@@ -53,12 +72,23 @@ def _cases(world: IssuerWorld) -> list[tuple[str, bool, dict[str, Any], dict[str
         with_status=False,
     )
     by_did_recipient, _ = world.signed(recipient=Recipient.from_did("did:example:learner-42"))
+    undefined, _ = world.credential()
+    undefined["credentialSubject"]["favouriteColour"] = "blue"
+    relative, _ = world.credential()
+    relative["credentialSubject"]["achievement"]["id"] = "levels/emerging"
     documents = world.documents()
     return [
         ("valid", True, valid, documents),
         ("valid, signed with a retired key", True, retired_key, documents),
         ("valid, did:key issuer", True, by_did_key, {}),
         ("valid, learner DID", True, by_did_recipient, documents),
+        (
+            "signed with an undefined term",
+            False,
+            _sign_with_plain_pyld(undefined, world),
+            documents,
+        ),
+        ("signed with a relative IRI", False, _sign_with_plain_pyld(relative, world), documents),
         ("one changed byte in the subject", False, _flip_subject_byte(valid), documents),
         ("swapped proof", False, swapped, documents),
         ("key not in the issuer's DID document", False, rogue, documents),
@@ -93,6 +123,8 @@ CASE_NAMES = [
     "valid, signed with a retired key",
     "valid, did:key issuer",
     "valid, learner DID",
+    "signed with an undefined term",
+    "signed with a relative IRI",
     "one changed byte in the subject",
     "swapped proof",
     "key not in the issuer's DID document",
