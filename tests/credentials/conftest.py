@@ -173,10 +173,13 @@ def require_dcc() -> None:
         )
 
 
-def dcc_verify(cases: list[dict[str, Any]], repeat: int = 0) -> dict[str, Any]:
-    """Run tests/credentials/dcc_verify.mjs on cases [{name, credential, documents}]."""
+def dcc_verify(
+    cases: list[dict[str, Any]], repeat: int = 0, canonize: list[Any] = ()
+) -> dict[str, Any]:
+    """Run tests/credentials/dcc_verify.mjs on cases [{name, credential, documents}] (and
+    documents to canonicalize with the DCC cryptosuite)."""
     require_dcc()
-    payload = {"cases": copy.deepcopy(cases), "repeat": repeat}
+    payload = {"cases": copy.deepcopy(cases), "repeat": repeat, "canonize": list(canonize)}
     for case in payload["cases"]:
         case.setdefault("now", NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))
     completed = subprocess.run(

@@ -4,13 +4,15 @@
 // "now"?}], "repeat"?: N}. Every URL a case needs (DID documents, status list credentials) is in
 // `documents`; contexts come from the security document loader's pinned copies
 // (fetchRemoteContexts: false); did:key resolves offline; any other DID or URL is "not found", so
-// nothing ever touches the network. Prints {"results": [{"name", "verified", "errors", "log"}]},
+// nothing ever touches the network. With "canonize": [documents], also returns the cryptosuite's
+// canonical N-Quads of each ({"error"} when it refuses one). Prints {"results": [{"name", "verified", "errors", "log"}]},
 // and with "repeat" also {"rate": verifications per second of the first case, loader kept}.
 import {verifyCredential} from '@digitalcredentials/vc';
 import {DataIntegrityProof} from '@digitalcredentials/data-integrity';
 import {cryptosuite} from '@digitalcredentials/eddsa-rdfc-2022-cryptosuite';
 import {securityLoader} from '@digitalcredentials/security-document-loader';
 import {checkStatus} from '@digitalcredentials/vc-bitstring-status-list';
+const {canonize} = cryptosuite;
 
 function loaderFor(documents) {
   const loader = securityLoader({fetchRemoteContexts: false});
@@ -97,10 +99,19 @@ async function main() {
   }
   const input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   const results = [];
-  for(const testCase of input.cases) {
+  const canonical = [];
+  for(const document of input.canonize || []) {
+    // The cryptosuite's own canonicalization (jsonld.js safe mode + rdf-canonize), as it signs.
+    try {
+      canonical.push(await canonize(document, {documentLoader: loaderFor({})}));
+    } catch(error) {
+      canonical.push({error: String(error.message || error)});
+    }
+  }
+  for(const testCase of input.cases || []) {
     results.push(await verify(testCase.name, prepare(testCase)));
   }
-  const output = {results};
+  const output = {results, canonical};
   if(input.repeat) {
     // One loader and suite, as a verifying service would keep them.
     const options = prepare(input.cases[0]);

@@ -18,7 +18,7 @@ from lms_plugin.credentials.documents import (
     UnknownDocumentError,
     document_loader,
 )
-from tests.credentials.conftest import NOW, IssuerWorld
+from tests.credentials.conftest import NOW, IssuerWorld, dcc_verify
 
 
 def plain_pyld(document: dict) -> str:
@@ -269,3 +269,27 @@ def test_integral_floats_read_as_javascript_numbers(world: IssuerWorld) -> None:
     fraction = copy.deepcopy(credential)
     fraction["credentialSubject"]["creditsEarned"] = 2.5
     assert '"2.5E0"' in canonical.canonicalize(fraction)
+
+
+def test_same_bytes_as_the_dcc_cryptosuite(world: IssuerWorld) -> None:
+    """Differential test: the DCC cryptosuite's canonicalization (jsonld.js + rdf-canonize) in
+    Node gives the same N-Quads as ours on every document above, and refuses the same ones."""
+    named = {**documents(world), **variants(world)}
+    language = copy.deepcopy(named["credential"])
+    language["name"] = {"@value": "Assistante juridique", "@language": "FR-ca"}
+    named["upper-case language tag"] = language
+    control = copy.deepcopy(named["credential"])
+    control["name"] = "bell\x07 and form feed\x0c"
+    named["control characters (verify side)"] = control
+    undefined = copy.deepcopy(named["credential"])
+    undefined["favouriteColour"] = "blue"
+    named["undefined term"] = undefined
+    names = list(named)
+    theirs = dcc_verify([], canonize=[named[name] for name in names])["canonical"]
+    for name, dcc in zip(names, theirs, strict=True):
+        if isinstance(dcc, dict):
+            with pytest.raises(canonical.CanonicalizationError):
+                canonical.canonicalize(named[name])
+            continue
+        assert canonical.canonicalize(named[name]) == dcc, name
+        assert canonical.canonicalize(named[name], fast=False) == dcc, name
