@@ -25,6 +25,7 @@ from lms_plugin.assessment.schemas import (
     first_item_index,
 )
 from lms_plugin.assessment.services import JudgementError, JudgementRequest, Placement
+from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.lti import context
 from lms_plugin.lti.models import Enrollment, Person, ResourceLink
@@ -48,6 +49,12 @@ def launch_placement(staff: bool, launch_id: str | None = None) -> tuple[LaunchC
     if placement is None:
         abort(409, description="This activity has no competency framework yet.")
     return launch, placement
+
+
+def credentials_of(learner_id: int, placement: Placement) -> list[dict[str, Any]]:
+    return issuance.learner_credentials(
+        db.session, current_app.extensions["issuer_settings"], learner_id, placement.link.id
+    )
 
 
 def listeners() -> list[services.AssessmentListener]:
@@ -257,7 +264,7 @@ def progress() -> ResponseReturnValue:
         abort(403, description="Learners see only their own progress.")
     learner = db.session.get(Person, learner_id if learner_id is not None else launch.person_id)
     assert learner is not None
-    return progress_json(placement, learner, [])
+    return progress_json(placement, learner, credentials_of(learner.id, placement))
 
 
 def _csv(rows: Iterable[Sequence[Any]], filename: str) -> Response:

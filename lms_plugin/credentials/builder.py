@@ -82,11 +82,21 @@ class Recipient:
     did: str | None = None
     email_hash: str | None = None
     salt: str | None = None
+    identity_type: str = "emailAddress"
 
     @classmethod
     def from_email(cls, email: str, salt: str | None = None) -> Recipient:
         salt = salt if salt is not None else secrets.token_hex(16)
         return cls(email_hash=identity_hash(email, salt), salt=salt)
+
+    @classmethod
+    def from_lti_user(cls, issuer: str, sub: str, salt: str | None = None) -> Recipient:
+        """When the LMS shares no e-mail: the salted hash of `<platform issuer>|<LTI user id>`
+        (OB identityType `ltiUserId`), which the learner's LMS account can vouch for."""
+        salt = salt if salt is not None else secrets.token_hex(16)
+        return cls(
+            email_hash=identity_hash(f"{issuer}|{sub}", salt), salt=salt, identity_type="ltiUserId"
+        )
 
     @classmethod
     def from_did(cls, did: str) -> Recipient:
@@ -235,7 +245,7 @@ def build_achievement_credential(
             {
                 "type": "IdentityObject",
                 "identityHash": recipient.email_hash,
-                "identityType": "emailAddress",
+                "identityType": recipient.identity_type,
                 "hashed": True,
                 "salt": recipient.salt,
             }

@@ -12,7 +12,7 @@ from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 
 from lms_plugin.assessment import services as assessment
-from lms_plugin.assessment.api import grid_json, progress_json
+from lms_plugin.assessment.api import credentials_of, grid_json, progress_json
 from lms_plugin.assessment.grid_rows import grid_rows
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
@@ -142,7 +142,7 @@ def launched(launch_id: str) -> ResponseReturnValue:
         )
     learner = db.session.get(Person, launch.person_id)
     assert learner is not None
-    progress = progress_json(placement, learner, [])
+    progress = progress_json(placement, learner, credentials_of(learner.id, placement))
     return _page("assessment/learner.html", launch, placement=placement, progress=progress)
 
 

@@ -1,0 +1,183 @@
+"""Web side of the credentials (kept outside `lms_plugin/credentials/`, which never imports
+Flask): the did:web document, public credential pages, status lists, verification by page and
+API, the learner's and staff's credential lists."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from lms_plugin.assessment.api import launch_placement
+from lms_plugin.assessment.models import LevelAchievement
+from lms_plugin.credentials import issuance
+from lms_plugin.credentials.issuance import IssuerSettings
+from lms_plugin.credentials.models import Credential
+from lms_plugin.credentials.signing import NotACredential
+from lms_plugin.credentials.verification import CredentialVerifier, FetchRefused
+from lms_plugin.database import db
+from lms_plugin.frameworks.models import Level
+from lms_plugin.lti import context
+
+blueprint = Blueprint("credentials", __name__)
+JSON_LD = "application/ld+json"
+
+
+def issuer_settings() -> IssuerSettings:
+    settings: IssuerSettings = current_app.extensions["issuer_settings"]
+    return settings
+
+
+def verifier() -> CredentialVerifier:
+    return CredentialVerifier(
+        db.session,
+        issuer_settings(),
+        context.http(),
+        allow_private_hosts=current_app.config["ALLOW_HTTP_PLATFORMS"],
+    )
+
+
+def _public_json(document: Any, mimetype: str = "application/json") -> Response:
+    response = Response(json.dumps(document, ensure_ascii=False), mimetype=mimetype)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@blueprint.get("/.well-known/did.json")
+def did_document() -> ResponseReturnValue:
+    response = _public_json(issuance.did_document(db.session, issuer_settings()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@blueprint.get("/status-lists/<list_id>")
+def status_list(list_id: str) -> ResponseReturnValue:
+    document = issuance.signed_status_list(db.session, issuer_settings(), list_id)
+    if document is None:
+        abort(404, description="There is no status list with this id.")
+    response = _public_json(document, "application/vc+ld+json")
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+def _credential(credential_id: str) -> Credential:
+    found = db.session.get(Credential, credential_id)
+    if found is None:
+        abort(404, description="There is no credential with this id.")
+    return found
+
+
+@blueprint.get("/credentials/<credential_id>.json")
+def credential_json(credential_id: str) -> ResponseReturnValue:
+    found = _credential(credential_id)
+    response = Response(found.document, mimetype=JSON_LD)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="{found.id}.json"'
+    return response
+
+
+@blueprint.get("/credentials/<credential_id>")
+def credential_page(credential_id: str) -> ResponseReturnValue:
+    """The employer's page (HTML), or the signed credential for `Accept: application/ld+json`."""
+    best = request.accept_mimetypes.best_match(["text/html", JSON_LD, "application/json"])
+    if best in (JSON_LD, "application/json"):
+        return credential_json(credential_id)
+    found = _credential(credential_id)
+    document = json.loads(found.document)
+    result = verifier().verify(document)
+    page_url = issuer_settings().credential_url(found.id)
+    return render_template(
+        "credentials/credential.html",
+        credential=found,
+        document=document,
+        achievement=document["credentialSubject"]["achievement"],
+        level=db.session.get(Level, found.level_id),
+        result=result.to_json(),
+        page_url=page_url,
+        qr_svg=_qr_svg(page_url),
+        linkedin_url=_linkedin_url(document, found, page_url),
+    )
+
+
+def _qr_svg(url: str) -> str:
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(
+        buffer, kind="svg", scale=4, xmldecl=False, svgns=True, title="QR code of this page"
+    )
+    return buffer.getvalue().decode("ascii")
+
+
+def _linkedin_url(document: dict[str, Any], found: Credential, page_url: str) -> str:
+    query = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": document.get("name", ""),
+        "organizationName": document["issuer"].get("name", ""),
+        "issueYear": found.issued_at.year,
+        "issueMonth": found.issued_at.month,
+        "certUrl": page_url,
+        "certId": found.id,
+    }
+    return "https://www.linkedin.com/profile/add?" + urlencode(query)
+
+
+@blueprint.route("/verify", methods=["GET", "POST"])
+def verify_page() -> ResponseReturnValue:
+    """Verify a credential pasted, uploaded or given by URL."""
+    if request.method == "GET":
+        return render_template("credentials/verify.html", result=None, error=None)
+    text = request.form.get("credential", "").strip()
+    upload = request.files.get("file")
+    url = request.form.get("url", "").strip()
+    status = 200
+    result, error = None, None
+    try:
+        if upload and upload.filename:
+            text = upload.read().decode("utf-8", errors="replace")
+        elif url and not text:
+            text = verifier().fetch_credential(url)
+        if not text:
+            raise NotACredential("paste a credential, upload its file or give its address")
+        result = verifier().verify(text).to_json()
+    except (NotACredential, FetchRefused) as problem:
+        error, status = str(problem), 400
+    return render_template("credentials/verify.html", result=result, error=error), status
+
+
+@blueprint.post("/api/v1/verify")
+def verify_api() -> ResponseReturnValue:
+    """Verify the credential given as the JSON body."""
+    try:
+        result = verifier().verify(request.get_data())
+    except NotACredential as problem:
+        return {"verified": False, "checks": [], "errors": [str(problem)]}, 400
+    return result.to_json()
+
+
+@blueprint.post("/launch/<launch_id>/credentials/<credential_id>/revoke")
+def revoke(launch_id: str, credential_id: str) -> ResponseReturnValue:
+    """Staff revoke a credential of their course, with a reason."""
+    _, placement = launch_placement(staff=True, launch_id=launch_id)
+    found = _credential(credential_id)
+    achievement = db.session.get(LevelAchievement, found.achievement_id)
+    if achievement is None or achievement.resource_link_id != placement.link.id:
+        abort(403, description="This credential is not from your activity.")
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        abort(400, description="Give a reason: the employer's page shows it.")
+    issuance.revoke(db.session, found, reason)
+    return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
