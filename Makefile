@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine: `make demo` and `make test`. Each creates .venv on first use;
-# `make test` also installs what the browser tests need (Debian's Chromium, axe-core from npm).
+# `make test` also installs what the browser tests need (Debian's Chromium, axe-core from npm) and
+# Ralph, a real LRS for the xAPI tests, in .ralph-venv.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,8 +9,12 @@ CHROMIUM ?= /usr/bin/chromium
 NPM ?= npm
 # Install system packages with sudo unless we are root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Ralph, the real LRS the xAPI tests and bench deliver to, lives in its own virtual environment
+# (its dependencies must not mix with the tool's); its `[lrs]` extra forgets `requests`.
+RALPH_VENV ?= .ralph-venv
+RALPH_VERSION := 5.1.0
 
-.PHONY: demo test lint browser-deps bench clean
+.PHONY: demo test lint browser-deps ralph-deps bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,21 +40,32 @@ node_modules/.installed: package.json package-lock.json
 
 browser-deps: $(CHROMIUM) node_modules/.installed
 
+# Rebuilt only when the pinned version changes (the stamp names it).
+$(RALPH_VENV)/.installed-$(RALPH_VERSION):
+	rm -rf $(RALPH_VENV)
+	$(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/pip install --quiet --upgrade pip
+	$(RALPH_VENV)/bin/pip install --quiet "ralph-malph[cli,lrs]==$(RALPH_VERSION)" requests
+	touch $@
+
+ralph-deps: $(RALPH_VENV)/.installed-$(RALPH_VERSION)
+
 demo: $(BIN)/.installed  ## set up, then run the tool on SQLite at http://127.0.0.1:5000
 	$(BIN)/lms-plugin demo
 
-bench: $(BIN)/.installed  ## every benchmark, each printing its figures and targets
+bench: $(BIN)/.installed ralph-deps  ## every benchmark, each printing its figures and targets
 	$(BIN)/python -m bench.launches --database sqlite
 	$(BIN)/python -m bench.launches --database postgresql
 	$(BIN)/python -m bench.assessment --database both
 	$(BIN)/python -m bench.credentials
+	RALPH_VENV=$(RALPH_VENV) $(BIN)/python -m bench.xapi --database both
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint browser-deps  ## set up, lint, then run every test (SQLite, PostgreSQL, headless Chromium)
-	$(BIN)/pytest
+test: lint browser-deps ralph-deps  ## set up, lint, then run every test (SQLite, PostgreSQL, headless Chromium, Ralph LRS)
+	RALPH_VENV=$(RALPH_VENV) $(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules $(RALPH_VENV)

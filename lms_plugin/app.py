@@ -60,8 +60,12 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(assessment_pages)
     app.register_blueprint(openapi)
     from lms_plugin.lti.scores import ScorePassback
+    from xapi.recorder import XapiRecorder
 
-    app.extensions["assessment_listeners"] = [ScorePassback()]
+    app.extensions["assessment_listeners"] = [
+        ScorePassback(),
+        XapiRecorder(app.config["BASE_URL"], include_email=app.config["XAPI_INCLUDE_EMAIL"]),
+    ]
     csrf.exempt(login)
     csrf.exempt(launch)
     if app.config["SANDBOX_ENABLED"]:

@@ -21,6 +21,7 @@ from lms_plugin.delivery import BackgroundDelivery
 from lms_plugin.frameworks import services as frameworks_services
 from lms_plugin.frameworks.parsing import FrameworkFileError, ParsedFramework, read_framework_file
 from lms_plugin.lti import keys, registrations
+from lms_plugin.xapi_commands import xapi_group
 
 
 def require_current_schema() -> None:
@@ -329,6 +330,7 @@ COMMANDS = (
     platform_group,
     keys_group,
     scores_group,
+    xapi_group,
 )
 
 

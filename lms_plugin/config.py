@@ -12,6 +12,13 @@
   default off, on with the sandbox (which runs on plain HTTP).
 - `PROXY_COUNT`: how many reverse proxies (TLS terminators) sit in front; default 0.
 - `SANDBOX_ENABLED`: serve the sandbox LMS at `/sandbox` (`1`/`0`); default off, on in `demo`.
+- `XAPI_LRS_ENDPOINT`: the xAPI endpoint of the LRS for every platform without its own (set with
+  `lms-plugin xapi lrs set`), e.g. `https://lrs.example.edu/xAPI/`; default none (statements stay
+  queued).
+- `XAPI_LRS_USERNAME`, `XAPI_LRS_PASSWORD`: HTTP basic credentials for `XAPI_LRS_ENDPOINT`.
+- `XAPI_LRS_TIMEOUT`: seconds to wait for an LRS to connect and to answer; default 10.
+- `XAPI_INCLUDE_EMAIL`: identify learners in xAPI statements by e-mail (`mbox`) when the LMS gave
+  one, instead of by LMS account (`1`/`0`); default off.
 """
 
 from __future__ import annotations
@@ -35,9 +42,14 @@ ENVIRONMENT_KEYS = (
     "KEY_ENCRYPTION_KEY",
     "ALLOW_HTTP_PLATFORMS",
     "PROXY_COUNT",
+    "XAPI_LRS_ENDPOINT",
+    "XAPI_LRS_USERNAME",
+    "XAPI_LRS_PASSWORD",
+    "XAPI_LRS_TIMEOUT",
+    "XAPI_INCLUDE_EMAIL",
 )
-BOOLEAN_KEYS = ("SANDBOX_ENABLED", "ALLOW_HTTP_PLATFORMS")
-INTEGER_KEYS = ("MAX_CONTENT_LENGTH", "PROXY_COUNT")
+BOOLEAN_KEYS = ("SANDBOX_ENABLED", "ALLOW_HTTP_PLATFORMS", "XAPI_INCLUDE_EMAIL")
+INTEGER_KEYS = ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "XAPI_LRS_TIMEOUT")
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
@@ -45,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SANDBOX_ENABLED": False,
     "PROXY_COUNT": 0,
+    "XAPI_LRS_TIMEOUT": 10,
+    "XAPI_INCLUDE_EMAIL": False,
 }
 
 

@@ -1,5 +1,5 @@
-"""Delivering what the outboxes hold (grade passback to the LMS; xAPI later): one pass, a loop
-for `lms-plugin ... deliver`, and a background thread for the embedded demo."""
+"""Delivering what the outboxes hold (grade passback to the LMS, xAPI statements to the LRSs):
+one pass, a loop for `lms-plugin ... deliver`, and a background thread for the embedded demo."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from flask import Flask
 from sqlalchemy import func, select
 
+from lms_plugin import xapi_delivery
 from lms_plugin.database import db
 from lms_plugin.lti import context
 from lms_plugin.lti.models import Platform, ScoreOutbox
@@ -37,7 +38,8 @@ def deliver_once() -> DeliveryReport:
 
 
 class BackgroundDelivery(threading.Thread):
-    """Runs a delivery pass every `interval` seconds until stopped (the embedded default)."""
+    """Runs a delivery pass of each outbox (scores, then xAPI) every `interval` seconds until
+    stopped (the embedded default)."""
 
     def __init__(self, app: Flask, interval: float = 1.0) -> None:
         super().__init__(name="outbox-delivery", daemon=True)
@@ -47,11 +49,12 @@ class BackgroundDelivery(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            with self.app.app_context():
-                try:
-                    deliver_once()
-                except Exception:  # keep delivering: one bad pass must not stop the loop
-                    log.exception("delivery pass failed")
+            for deliver in (deliver_once, xapi_delivery.deliver_once):
+                with self.app.app_context():
+                    try:
+                        deliver()
+                    except Exception:  # keep delivering: one bad pass must not stop the loop
+                        log.exception("delivery pass failed")
             self.stopped.wait(self.interval)
 
     def stop(self) -> None:

@@ -29,14 +29,28 @@ class LrsEndpoint(Base):
     xapi_version: Mapped[str] = mapped_column(String(10), default="1.0.3")
     created_at: Mapped[created_at]
 
+    def __repr__(self) -> str:
+        return (
+            f"LrsEndpoint(id={self.id!r}, platform_id={self.platform_id!r}, "
+            f"deployment_id={self.deployment_id!r}, endpoint={self.endpoint!r})"
+        )
+
 
 class OutboxStatement(Base):
-    """An xAPI statement queued, delivered or dead; `payload` holds the exact bytes sent."""
+    """An xAPI statement queued, delivered or dead, written in the transaction that caused it.
+
+    `payload` holds the exact JSON text, written once and sent unchanged on every attempt (so a
+    retry is a duplicate the LRS accepts, never a conflict). `id` orders the outbox (a voided
+    statement goes before the statement voiding it); `statement_id` is the xAPI id. A worker
+    claims due rows by pushing `next_attempt_at` ahead by its lease and stamping `lease_id`; it
+    records a result only while the lease is still its own.
+    """
 
     __tablename__ = "xapi_outbox"
     __table_args__ = (Index("ix_xapi_outbox_due", "state", "next_attempt_at"),)
 
-    id: Mapped[str36] = mapped_column(primary_key=True)
+    id: Mapped[intpk]
+    statement_id: Mapped[str36] = mapped_column(unique=True)
     payload: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(10), default="queued")
     platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id", ondelete="RESTRICT"))
@@ -45,6 +59,7 @@ class OutboxStatement(Base):
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    lease_id: Mapped[str | None] = mapped_column(String(36))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created_at]
     delivered_at: Mapped[dt.datetime | None]
