@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from lms_plugin import errors
 from lms_plugin.cli import register_commands
 from lms_plugin.config import PROJECT_ROOT, instance_path, load_config
+from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.database import db
 from lms_plugin.lti.http import TimeoutSession
 from lms_plugin.secret_box import SecretBox
@@ -47,6 +48,8 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from lms_plugin.assessment.api import blueprint as assessment_api
     from lms_plugin.assessment.views import blueprint as assessment_pages
+    from lms_plugin.credential_pages import blueprint as credential_pages
+    from lms_plugin.credential_pages import verify_api
     from lms_plugin.frameworks.views import blueprint as frameworks
     from lms_plugin.health import blueprint as health
     from lms_plugin.lti.views import blueprint as lti
@@ -59,11 +62,22 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(assessment_api)
     app.register_blueprint(assessment_pages)
     app.register_blueprint(openapi)
+    app.register_blueprint(credential_pages)
+    csrf.exempt(verify_api)
+    from lms_plugin.credentials.listener import CredentialIssuer
     from lms_plugin.lti.scores import ScorePassback
     from xapi.recorder import XapiRecorder
 
+    app.extensions["issuer_settings"] = IssuerSettings(
+        base_url=app.config["BASE_URL"],
+        name=app.config["ISSUER_NAME"],
+        url=app.config["ISSUER_URL"] or app.config["BASE_URL"],
+        box=app.extensions["secret_box"],
+        validity_days=app.config["CREDENTIAL_VALIDITY_DAYS"] or None,
+    )
     app.extensions["assessment_listeners"] = [
         ScorePassback(),
+        CredentialIssuer(app.extensions["issuer_settings"]),
         XapiRecorder(app.config["BASE_URL"], include_email=app.config["XAPI_INCLUDE_EMAIL"]),
     ]
     csrf.exempt(login)

@@ -11,6 +11,10 @@
 - `ALLOW_HTTP_PLATFORMS`: accept `http://` platform URLs in dynamic registration (`1`/`0`);
   default off, on with the sandbox (which runs on plain HTTP).
 - `PROXY_COUNT`: how many reverse proxies (TLS terminators) sit in front; default 0.
+- `ISSUER_NAME`: the organisation named as the issuer of credentials; default
+  "Competency Credentials (demo issuer)".
+- `ISSUER_URL`: the issuer's web site in credentials; default `BASE_URL`.
+- `CREDENTIAL_VALIDITY_DAYS`: credentials expire after this many days; default 0 (never).
 - `SANDBOX_ENABLED`: serve the sandbox LMS at `/sandbox` (`1`/`0`); default off, on in `demo`.
 - `XAPI_LRS_ENDPOINT`: the xAPI endpoint of the LRS for every platform without its own (set with
   `lms-plugin xapi lrs set`), e.g. `https://lrs.example.edu/xAPI/`; default none (statements stay
@@ -42,6 +46,9 @@ ENVIRONMENT_KEYS = (
     "KEY_ENCRYPTION_KEY",
     "ALLOW_HTTP_PLATFORMS",
     "PROXY_COUNT",
+    "ISSUER_NAME",
+    "ISSUER_URL",
+    "CREDENTIAL_VALIDITY_DAYS",
     "XAPI_LRS_ENDPOINT",
     "XAPI_LRS_USERNAME",
     "XAPI_LRS_PASSWORD",
@@ -49,7 +56,7 @@ ENVIRONMENT_KEYS = (
     "XAPI_INCLUDE_EMAIL",
 )
 BOOLEAN_KEYS = ("SANDBOX_ENABLED", "ALLOW_HTTP_PLATFORMS", "XAPI_INCLUDE_EMAIL")
-INTEGER_KEYS = ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "XAPI_LRS_TIMEOUT")
+INTEGER_KEYS = ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "CREDENTIAL_VALIDITY_DAYS", "XAPI_LRS_TIMEOUT")
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
@@ -57,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SANDBOX_ENABLED": False,
     "PROXY_COUNT": 0,
+    "ISSUER_NAME": "Competency Credentials (demo issuer)",
+    "ISSUER_URL": "",
+    "CREDENTIAL_VALIDITY_DAYS": 0,
     "XAPI_LRS_TIMEOUT": 10,
     "XAPI_INCLUDE_EMAIL": False,
 }
