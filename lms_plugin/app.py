@@ -64,7 +64,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi)
     app.register_blueprint(credential_pages)
     csrf.exempt(verify_api)
-    from lms_plugin.credentials.listener import CredentialIssuer
+    from lms_plugin.credentials.listener import CredentialIssuer, xapi_hook
     from lms_plugin.lti.scores import ScorePassback
     from xapi.recorder import XapiRecorder
 
@@ -75,10 +75,12 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         box=app.extensions["secret_box"],
         validity_days=app.config["CREDENTIAL_VALIDITY_DAYS"] or None,
     )
+    recorder = XapiRecorder(app.config["BASE_URL"], include_email=app.config["XAPI_INCLUDE_EMAIL"])
+    settings = app.extensions["issuer_settings"]
     app.extensions["assessment_listeners"] = [
         ScorePassback(),
-        CredentialIssuer(app.extensions["issuer_settings"]),
-        XapiRecorder(app.config["BASE_URL"], include_email=app.config["XAPI_INCLUDE_EMAIL"]),
+        recorder,
+        CredentialIssuer(settings, on_issued=[xapi_hook(recorder, settings)]),
     ]
     csrf.exempt(login)
     csrf.exempt(launch)

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
 
 from lms_plugin import delivery, migrate
+from lms_plugin.credential_commands import credentials_group
 from lms_plugin.database import db
 from lms_plugin.delivery import BackgroundDelivery
 from lms_plugin.frameworks import services as frameworks_services
@@ -330,6 +331,7 @@ COMMANDS = (
     platform_group,
     keys_group,
     scores_group,
+    credentials_group,
     xapi_group,
 )
 

@@ -28,7 +28,7 @@ from lms_plugin.lti import keys
 from lms_plugin.models import Base
 from tests.lti.platform import KeySetServer, LtiPlatform, rsa_key
 
-pytest_plugins = ["tests.browser", "tests.live_server"]
+pytest_plugins = ["tests.browser", "tests.live_server", "tests.courses"]
 
 POSTGRES_URL = normalize_database_url(
     os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -3,6 +3,7 @@ the level is withdrawn (a re-achieved level gets a new credential)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from lms_plugin.assessment.services import LevelEvent, Placement
 from lms_plugin.credentials import issuance
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
+from lms_plugin.frameworks.models import Level
+from xapi.recorder import XapiRecorder
 
 IssuedHook = Callable[[Session, Placement, Credential], None]
 
@@ -42,3 +45,25 @@ class CredentialIssuer:
                 f"The {event.level.label} level was withdrawn: an evaluator reversed a judgement.",
                 now=event.at,
             )
+
+
+def xapi_hook(recorder: XapiRecorder, settings: IssuerSettings) -> IssuedHook:
+    """Queue the xAPI "earned" statement (Open Badges vocabulary) for each new credential."""
+
+    def record(session: Session, placement: Placement, credential: Credential) -> None:
+        level = session.get(Level, credential.level_id)
+        assert level is not None
+        document = json.loads(credential.document)
+        recorder.credential_issued(
+            session,
+            placement,
+            credential.learner_id,
+            level,
+            credential_id=settings.credential_url(credential.id),
+            issued_at=credential.issued_at,
+            achievement_id=document["credentialSubject"]["achievement"]["id"],
+            achievement_name=document["name"],
+            issuer_id=document["issuer"]["id"],
+        )
+
+    return record

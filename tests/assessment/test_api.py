@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from lms_plugin.assessment.models import Judgement, LevelAchievement
 from lms_plugin.database import db
 from lms_plugin.lti.models import ScoreOutbox
-from tests.assessment.conftest import Course, launch_as, placed_course
+from tests.courses import Course, launch_as, placed_course
 from tests.lti.platform import LtiPlatform
 
 

@@ -11,7 +11,7 @@ from lms_plugin.assessment import services
 from lms_plugin.assessment.services import JudgementRequest
 from lms_plugin.database import db
 from lms_plugin.lti.models import Person, ResourceLink
-from tests.assessment.conftest import Course
+from tests.courses import Course
 
 
 def test_concurrent_judgements_of_one_cell_are_both_kept(app: Flask, course: Course) -> None:

@@ -6,7 +6,7 @@ import re
 
 from flask import Flask
 
-from tests.assessment.conftest import Course
+from tests.courses import Course
 
 
 def test_grid_page_shows_every_learner_and_statement_with_current_verdicts(
@@ -26,7 +26,7 @@ def test_grid_page_shows_every_learner_and_statement_with_current_verdicts(
 
 
 def test_grid_escapes_learner_names(app: Flask, platform, course: Course) -> None:  # type: ignore[no-untyped-def]
-    from tests.assessment.conftest import launch_as
+    from tests.courses import launch_as
 
     launch_as(app, platform, "course-1-evil", '<img src=x onerror=alert(1)>"', False)
     html = course.staff.client.get(f"/launch/{course.staff.launch_id}").get_data(as_text=True)

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from lms_plugin.database import db
-from tests.assessment.conftest import Course, placed_course, version_id  # noqa: F401
+from tests.courses import Course, placed_course, version_id  # noqa: F401
 from tests.lti.platform import LtiPlatform
 from tests.xapi.lrs_tools import FaultyLrs, Ralph, ralph_server
 from xapi.models import OutboxStatement

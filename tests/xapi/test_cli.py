@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from lms_plugin.database import db
 from lms_plugin.delivery import BackgroundDelivery
-from tests.assessment.conftest import Course, placed_course
+from tests.courses import Course, placed_course
 from tests.lti.platform import LtiPlatform
 from tests.xapi.conftest import lrs_config, outbox
 from tests.xapi.lrs_tools import Ralph

@@ -17,7 +17,7 @@ from flask import Flask
 
 from lms_plugin import xapi_delivery
 from lms_plugin.database import db
-from tests.assessment.conftest import Course, placed_course
+from tests.courses import Course, placed_course
 from tests.lti.platform import LtiPlatform
 from tests.xapi.conftest import lrs_config, outbox
 from tests.xapi.lrs_tools import FaultyLrs, Ralph

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from tests.assessment.conftest import Course
+from tests.courses import Course
 from tests.lti.platform import LtiPlatform
 from tests.xapi.conftest import by_verb, lrs_config, outbox, statements
 from tests.xapi.lrs_tools import Ralph, validate_statements
@@ -21,7 +21,7 @@ def test_judgements_reach_the_lrs_as_valid_statements(
     version_id: int,
     ralph: Ralph,
 ) -> None:
-    from tests.assessment.conftest import placed_course
+    from tests.courses import placed_course
 
     app = make_app(**lrs_config(ralph.endpoint, ralph))
     platform.register(app)

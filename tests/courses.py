@@ -1,4 +1,5 @@
-"""A course with one placed activity, a staff member and learners, all through real launches."""
+"""Fixtures (a pytest plugin): a course with one placed activity, a staff member and learners, all
+through real launches."""
 
 from __future__ import annotations
 
