@@ -3,8 +3,8 @@
 an instructor adds the tool by deep linking inside the LMS iframe, opens it and sees the roster
 (learners who never launched included, from NRPS), judges a learner with the keyboard until a
 level is achieved, reverses one judgement and sees the level withdrawn; the scores reach the LMS
-gradebook (AGS); the learner then launches and sees exactly their own state. axe-core checks every
-page on the way.
+gradebook (AGS); the learner then launches and sees exactly their own state and the credential
+that was issued and then revoked, whose public page says so. axe-core checks every page.
 """
 
 from __future__ import annotations
@@ -148,4 +148,16 @@ def test_instructor_places_judges_and_learner_sees_own_state(page: Page) -> None
     body = mine.locator("main").inner_text()
     for other in ("Dmitri Ivanov", "Bea Wong", "Sam O'Brien"):
         assert other not in body
+    credentials = mine.locator("ul.credentials li")
+    expect(credentials).to_have_count(1)
+    expect(credentials).to_contain_text("revoked")
+    check_accessibility(page)
+
+    # The employer's view of that credential: it was revoked when the level was withdrawn.
+    href = credentials.get_by_role("link", name="Emerging").get_attribute("href")
+    assert href is not None
+    page.goto(href)
+    expect(page.get_by_role("status")).to_contain_text("Not verified")
+    expect(page.get_by_text("an evaluator reversed a judgement")).to_be_visible()
+    expect(page.get_by_role("link", name="Add to LinkedIn")).to_be_visible()
     check_accessibility(page)
