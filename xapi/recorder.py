@@ -203,7 +203,7 @@ class XapiRecorder:
             placement=scope.placement,
             **details,
         )
-        enqueue(session, [built], scope.route, utcnow())
+        session.add(_row(built, scope.route, utcnow()))  # flushed with the rest, not on its own
         return built
 
 
