@@ -77,10 +77,13 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     recorder = XapiRecorder(app.config["BASE_URL"], include_email=app.config["XAPI_INCLUDE_EMAIL"])
     settings = app.extensions["issuer_settings"]
+    app.extensions["credential_issuer"] = CredentialIssuer(
+        settings, on_issued=[xapi_hook(recorder, settings)]
+    )
     app.extensions["assessment_listeners"] = [
         ScorePassback(),
         recorder,
-        CredentialIssuer(settings, on_issued=[xapi_hook(recorder, settings)]),
+        app.extensions["credential_issuer"],
     ]
     csrf.exempt(login)
     csrf.exempt(launch)

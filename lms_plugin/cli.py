@@ -323,6 +323,17 @@ def scores_deliver_command(drain: bool, timeout: float, interval: float) -> None
         time.sleep(interval)
 
 
+@click.command("worker")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
+@with_appcontext
+def worker_command(interval: float) -> None:
+    """Sign queued credentials, deliver scores to the LMSs and xAPI statements to the LRSs, until
+    stopped (production: run one or more beside the web workers; the demo runs it in-process)."""
+    require_current_schema()
+    click.echo("Worker running (Ctrl+C stops it).")
+    BackgroundDelivery(current_app._get_current_object(), interval).run()  # type: ignore[attr-defined]
+
+
 COMMANDS = (
     init_command,
     demo_command,
@@ -332,6 +343,7 @@ COMMANDS = (
     keys_group,
     scores_group,
     credentials_group,
+    worker_command,
     xapi_group,
 )
 

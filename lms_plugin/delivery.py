@@ -7,10 +7,11 @@ import logging
 import threading
 import time
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from lms_plugin import xapi_delivery
+from lms_plugin.credentials.listener import CredentialIssuer, IssueReport
 from lms_plugin.database import db
 from lms_plugin.lti import context
 from lms_plugin.lti.models import Platform, ScoreOutbox
@@ -28,6 +29,18 @@ def platform_client(platform: Platform) -> PlatformClient:
     return PlatformClient(registration, context.token_store(), context.http())
 
 
+def issue_credentials_once() -> IssueReport:
+    """Sign the queued credential requests, committed (inside an app context)."""
+    issuer: CredentialIssuer = current_app.extensions["credential_issuer"]
+    try:
+        report = issuer.issue_pending(db.session)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
+
+
 def deliver_once() -> DeliveryReport:
     """One delivery pass, committed (inside an app context)."""
     try:
@@ -38,8 +51,8 @@ def deliver_once() -> DeliveryReport:
 
 
 class BackgroundDelivery(threading.Thread):
-    """Runs a delivery pass of each outbox (scores, then xAPI) every `interval` seconds until
-    stopped (the embedded default)."""
+    """Every `interval` seconds: signs queued credentials, then delivers scores and xAPI
+    statements, until stopped (the embedded default; `lms-plugin worker` in production)."""
 
     def __init__(self, app: Flask, interval: float = 1.0) -> None:
         super().__init__(name="outbox-delivery", daemon=True)
@@ -49,7 +62,7 @@ class BackgroundDelivery(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            for deliver in (deliver_once, xapi_delivery.deliver_once):
+            for deliver in (issue_credentials_once, deliver_once, xapi_delivery.deliver_once):
                 with self.app.app_context():
                     try:
                         deliver()

@@ -1,7 +1,7 @@
 """Every model, imported in one place so that the metadata (and Alembic) sees the whole schema."""
 
 from lms_plugin.assessment.models import Judgement, LevelAchievement
-from lms_plugin.credentials.models import Credential, StatusList
+from lms_plugin.credentials.models import Credential, CredentialRequest, StatusList
 from lms_plugin.frameworks.models import Framework, FrameworkVersion, Level, Statement
 from lms_plugin.lti.models import (
     Course,
@@ -32,6 +32,7 @@ __all__ = [
     "Base",
     "Course",
     "Credential",
+    "CredentialRequest",
     "Deployment",
     "Enrollment",
     "Framework",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.credentials import builder, dids, signing, status_list
-from lms_plugin.credentials.models import Credential, StatusList
+from lms_plugin.credentials.models import Credential, CredentialRequest, StatusList
 from lms_plugin.frameworks.models import FrameworkVersion, Level
 from lms_plugin.lti import keys
 from lms_plugin.lti.models import Person
@@ -203,7 +203,28 @@ def credentials_of_achievement(session: Session, achievement_id: int) -> Sequenc
 def learner_credentials(
     session: Session, settings: IssuerSettings, learner_id: int, link_id: int
 ) -> list[dict[str, Any]]:
-    """A learner's credentials for one activity, newest first (for their page and the API)."""
+    """A learner's credentials for one activity, newest first (for their page and the API);
+    those still being signed come first, with status "pending" and no URL yet."""
+    pending = session.scalars(
+        select(Level)
+        .join(LevelAchievement, LevelAchievement.level_id == Level.id)
+        .join(CredentialRequest, CredentialRequest.achievement_id == LevelAchievement.id)
+        .where(
+            LevelAchievement.learner_id == learner_id,
+            LevelAchievement.resource_link_id == link_id,
+            CredentialRequest.state == "queued",
+        )
+    )
+    waiting = [
+        {
+            "id": None,
+            "level": level.key,
+            "level_label": level.label,
+            "url": None,
+            "status": "pending",
+        }
+        for level in pending
+    ]
     query = (
         select(Credential, Level)
         .join(LevelAchievement, LevelAchievement.id == Credential.achievement_id)
@@ -211,7 +232,7 @@ def learner_credentials(
         .where(Credential.learner_id == learner_id, LevelAchievement.resource_link_id == link_id)
         .order_by(Credential.issued_at.desc(), Credential.id)
     )
-    return [
+    return waiting + [
         {
             "id": credential.id,
             "level": level.key,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms_plugin.orm import Base, created_at, str36
@@ -43,3 +43,24 @@ class Credential(Base):
     valid_until: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CredentialRequest(Base):
+    """A credential to issue for a level achievement, written in the judgement's transaction and
+    signed after commit by the worker (signing is kept out of the evaluator's request)."""
+
+    __tablename__ = "credential_requests"
+    __table_args__ = (Index("ix_credential_requests_state", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    achievement_id: Mapped[int] = mapped_column(
+        ForeignKey("level_achievements.id", ondelete="CASCADE")
+    )
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    credential_id: Mapped[str | None] = mapped_column(
+        ForeignKey("credentials.id", ondelete="SET NULL")
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    done_at: Mapped[dt.datetime | None]

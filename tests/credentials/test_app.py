@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from lms_plugin import delivery
 from lms_plugin.cli import cli
 from lms_plugin.credentials.models import Credential
 from lms_plugin.database import db
@@ -24,10 +25,27 @@ from tests.lti.platform import LtiPlatform
 from xapi.models import OutboxStatement
 
 
-def achieve(course: Course, learner_index: int = 0) -> dict[str, Any]:
+def sign_queued(app: Flask) -> None:
+    """The worker's pass that signs queued credential requests."""
+    with app.app_context():
+        delivery.issue_credentials_once()
+
+
+def achieve(app: Flask, course: Course, learner_index: int = 0) -> dict[str, Any]:
     learner = course.learner_ids[learner_index]
     answer = course.staff.judge(*[(learner, s, "met") for s in course.statements["emerging"]])
     assert answer.json["achieved"] == [{"learner_id": learner, "level": "emerging"}]
+    progress = course.learners[learner_index].get("/api/v1/progress").json
+    assert progress["credentials"] == [
+        {
+            "id": None,
+            "level": "emerging",
+            "level_label": "Emerging",
+            "url": None,
+            "status": "pending",
+        }
+    ]
+    sign_queued(app)
     [credential] = course.learners[learner_index].get("/api/v1/progress").json["credentials"]
     return credential
 
@@ -47,7 +65,7 @@ def verify(client: FlaskClient, credential: Any) -> dict[str, Any]:
 def test_achieving_a_level_issues_a_verifiable_credential(
     app: Flask, client: FlaskClient, course: Course
 ) -> None:
-    listed = achieve(course)
+    listed = achieve(app, course)
     assert listed["level"] == "emerging" and listed["status"] == "active"
     signed = document(client, listed["url"])
 
@@ -84,7 +102,7 @@ def test_achieving_a_level_issues_a_verifiable_credential(
 def test_withdrawal_revokes_and_re_achievement_issues_a_new_credential(
     app: Flask, client: FlaskClient, course: Course
 ) -> None:
-    first = achieve(course)
+    first = achieve(app, course)
     learner = course.learner_ids[0]
     statement = course.statements["emerging"][4]
     course.staff.judge((learner, statement, "not_yet"))
@@ -96,6 +114,7 @@ def test_withdrawal_revokes_and_re_achievement_issues_a_new_credential(
     assert "withdrawn" in client.get(first["url"]).get_data(as_text=True)
 
     course.staff.judge((learner, statement, "met"))
+    sign_queued(app)
     credentials = course.learners[0].get("/api/v1/progress").json["credentials"]
     assert [c["status"] for c in credentials] == ["active", "revoked"]
     assert verify(client, document(client, credentials[0]["url"]))["verified"] is True
@@ -104,7 +123,7 @@ def test_withdrawal_revokes_and_re_achievement_issues_a_new_credential(
 def test_staff_revoke_with_a_reason_only_in_their_own_course(
     app: Flask, client: FlaskClient, platform: LtiPlatform, course: Course
 ) -> None:
-    listed = achieve(course)
+    listed = achieve(app, course)
     credential_id = listed["id"]
     other = placed_course(app, platform, course.version_id, context_id="course-2", learners=1)
     for session in (course.learners[0], other.staff):
@@ -159,10 +178,23 @@ def dcc_case(credential: dict[str, Any], documents: dict[str, Any]) -> dict[str,
     return result
 
 
+def test_a_level_withdrawn_before_signing_is_never_issued(
+    app: Flask, client: FlaskClient, course: Course
+) -> None:
+    learner = course.learner_ids[0]
+    emerging = course.statements["emerging"]
+    course.staff.judge(*[(learner, s, "met") for s in emerging])
+    course.staff.judge((learner, emerging[0], "not_yet"))
+    sign_queued(app)
+    assert course.learners[0].get("/api/v1/progress").json["credentials"] == []
+    with app.app_context():
+        assert db.session.scalar(select(Credential)) is None
+
+
 def test_the_dcc_verifier_agrees_on_what_the_app_issued(
     app: Flask, client: FlaskClient, course: Course
 ) -> None:
-    listed = achieve(course)
+    listed = achieve(app, course)
     signed = document(client, listed["url"])
     status_url = signed["credentialStatus"]["statusListCredential"]
     documents = {status_url: client.get(status_url).json}
@@ -179,7 +211,7 @@ def test_the_dcc_verifier_agrees_on_what_the_app_issued(
 def test_verify_api_and_page_with_bad_input(
     app: Flask, client: FlaskClient, course: Course
 ) -> None:
-    listed = achieve(course)
+    listed = achieve(app, course)
     signed = document(client, listed["url"])
     tampered = json.loads(json.dumps(signed))
     tampered["credentialSubject"]["achievement"]["name"] += "!"
@@ -203,7 +235,7 @@ def test_verify_api_and_page_with_bad_input(
 def test_cli_verify_exit_codes(
     app: Flask, client: FlaskClient, course: Course, tmp_path: Path
 ) -> None:
-    listed = achieve(course)
+    listed = achieve(app, course)
     signed = document(client, listed["url"])
     runner = app.test_cli_runner()
     good = tmp_path / "good.json"
@@ -223,7 +255,7 @@ def test_cli_verify_exit_codes(
 
 
 def test_cli_revoke_and_issue(app: Flask, client: FlaskClient, course: Course) -> None:
-    listed = achieve(course)
+    listed = achieve(app, course)
     runner = app.test_cli_runner()
     assert (
         runner.invoke(cli, ["credentials", "revoke", listed["id"], "--reason", "test"]).exit_code
