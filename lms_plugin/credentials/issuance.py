@@ -244,6 +244,32 @@ def learner_credentials(
     ]
 
 
+def link_credentials(
+    session: Session, settings: IssuerSettings, link_id: int
+) -> list[dict[str, Any]]:
+    """Every credential issued in one activity, newest first, for staff."""
+    query = (
+        select(Credential, Level, Person)
+        .join(LevelAchievement, LevelAchievement.id == Credential.achievement_id)
+        .join(Level, Level.id == Credential.level_id)
+        .join(Person, Person.id == Credential.learner_id)
+        .where(LevelAchievement.resource_link_id == link_id)
+        .order_by(Credential.issued_at.desc(), Credential.id)
+    )
+    return [
+        {
+            "id": credential.id,
+            "learner": person.name or person.sub,
+            "level_label": level.label,
+            "url": settings.credential_url(credential.id),
+            "issued_at": credential.issued_at,
+            "revoked": credential.revoked_at is not None,
+            "reason": credential.revocation_reason,
+        }
+        for credential, level, person in session.execute(query)
+    ]
+
+
 def signed_status_list(
     session: Session, settings: IssuerSettings, list_id: str
 ) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from pylti1p3.exception import LtiException, OIDCException
 from lms_plugin.assessment import services as assessment
 from lms_plugin.assessment.api import credentials_of, grid_json, progress_json
 from lms_plugin.assessment.grid_rows import grid_rows
+from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.lti import claims, context, keys, nrps, services, tool_settings
@@ -137,8 +138,16 @@ def launched(launch_id: str) -> ResponseReturnValue:
     assert placement is not None
     if launch.staff:
         grid = grid_json(placement)
+        credentials = issuance.link_credentials(
+            db.session, current_app.extensions["issuer_settings"], link.id
+        )
         return _page(
-            "assessment/grid.html", launch, placement=placement, grid=grid, rows=grid_rows(grid)
+            "assessment/grid.html",
+            launch,
+            placement=placement,
+            grid=grid,
+            rows=grid_rows(grid),
+            credentials=credentials,
         )
     learner = db.session.get(Person, launch.person_id)
     assert learner is not None

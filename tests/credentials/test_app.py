@@ -286,3 +286,12 @@ def test_cli_revoke_and_issue(app: Flask, client: FlaskClient, course: Course) -
 )
 def test_unknown_ids_are_404(client: FlaskClient, path: str) -> None:
     assert client.get(path).status_code == 404
+
+
+def test_staff_see_and_revoke_credentials_on_the_grid_page(
+    app: Flask, client: FlaskClient, course: Course
+) -> None:
+    listed = achieve(app, course)
+    page = course.staff.client.get(f"/launch/{course.staff.launch_id}").get_data(as_text=True)
+    assert "Credentials issued in this activity" in page
+    assert f"/credentials/{listed['id']}/revoke" in page and "Learner 0" in page
