@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,6 +36,7 @@ from lms_plugin.lti import context
 
 blueprint = Blueprint("credentials", __name__)
 JSON_LD = "application/ld+json"
+DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,2000}")
 
 
 def issuer_settings() -> IssuerSettings:
@@ -166,6 +168,29 @@ def verify_api() -> ResponseReturnValue:
     except NotACredential as problem:
         return {"verified": False, "checks": [], "errors": [str(problem)]}, 400
     return result.to_json()
+
+
+@blueprint.post("/launch/<launch_id>/credentials/<credential_id>/did")
+def bind_to_did(launch_id: str, credential_id: str) -> ResponseReturnValue:
+    """A learner asks for a copy of their credential bound to a DID they control (their wallet's),
+    instead of the hashed e-mail."""
+    launch, placement = launch_placement(staff=False, launch_id=launch_id)
+    found = _credential(credential_id)
+    achievement = db.session.get(LevelAchievement, found.achievement_id)
+    if (
+        launch.staff
+        or found.learner_id != launch.person_id
+        or achievement is None
+        or achievement.resource_link_id != placement.link.id
+    ):
+        abort(403, description="Only the learner can bind their own credential to a DID.")
+    if found.revoked_at is not None or achievement.withdrawn_at is not None:
+        abort(400, description="This credential is revoked: there is nothing to re-issue.")
+    did = request.form.get("did", "").strip()
+    if not DID.fullmatch(did):
+        abort(400, description="A DID looks like did:method:identifier (e.g. did:key:z6Mk...).")
+    issuance.issue(db.session, issuer_settings(), achievement, learner_did=did)
+    return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
 
 
 @blueprint.post("/launch/<launch_id>/credentials/<credential_id>/revoke")
