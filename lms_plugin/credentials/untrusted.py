@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from lms_plugin.strict_json import DuplicateKeyError, refuse_duplicate_keys
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -25,15 +27,6 @@ class InputError(ValueError):
     """The input is not a JSON object we are willing to process."""
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InputError(f"the key {key!r} appears twice in one object")
-        result[key] = value
-    return result
-
-
 def _no_constant(name: str) -> Any:
     raise InputError(f"{name} is not JSON")
 
@@ -48,7 +41,11 @@ def parse_json(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
         except UnicodeDecodeError:
             raise InputError("the input is not UTF-8 text") from None
     try:
-        value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(
+            data, object_pairs_hook=refuse_duplicate_keys, parse_constant=_no_constant
+        )
+    except DuplicateKeyError as error:
+        raise InputError(str(error)) from None
     except RecursionError:
         raise InputError("the input is nested too deeply") from None
     except json.JSONDecodeError as error:

@@ -15,6 +15,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from lms_plugin.frameworks.schemas import FrameworkFileSchema, json_path
+from lms_plugin.strict_json import DuplicateKeyError, refuse_duplicate_keys
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -103,11 +104,11 @@ def parse_framework(data: bytes, source: str) -> ParsedFramework:
             source, [("$", f"not UTF-8 text (byte {error.start} is invalid)")]
         ) from None
     try:
-        document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+        document = json.loads(text, object_pairs_hook=refuse_duplicate_keys)
     except json.JSONDecodeError as error:
         message = f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         raise FrameworkFileError(source, [("$", message)]) from None
-    except _DuplicateKeyError as error:
+    except DuplicateKeyError as error:
         raise FrameworkFileError(source, [("$", str(error))]) from None
     if not isinstance(document, dict):
         raise FrameworkFileError(source, [("$", "must be a JSON object")])
@@ -131,19 +132,6 @@ def parse_framework(data: bytes, source: str) -> ParsedFramework:
         sources=loaded["sources"],
         attribution=loaded["attribution"],
     )
-
-
-class _DuplicateKeyError(ValueError):
-    pass
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(f"the key {key!r} appears twice in one JSON object")
-        result[key] = value
-    return result
 
 
 def _too_big(size: int) -> str:
