@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
 from lms_plugin.assessment.models import Judgement
@@ -55,9 +55,26 @@ def enqueue(
     """Write statements to the outbox now, in one INSERT (in the caller's transaction); returns
     how many."""
     rows = [_values(built, route, now) for built in statements]
-    if rows:
+    if not rows:
+        return 0
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _copy(connection, rows)
+    else:
         session.execute(insert(OutboxStatement), rows)
     return len(rows)
+
+
+def _copy(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: COPY the rows in (in the session's transaction). An INSERT per row costs a
+    server round of parsing each, ~0.07 ms a statement: most of a 1,200-judgement request."""
+    columns = list(rows[0])
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    statement = f"COPY {OutboxStatement.__tablename__} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def _values(built: BuiltStatement, route: Route, now: dt.datetime) -> dict[str, Any]:

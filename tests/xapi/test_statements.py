@@ -229,3 +229,40 @@ def test_nothing_under_xapi_imports_flask() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"verdict": "not_yet", "comment": None, "evidence_url": None},
+        {"comment": 'Quote " and \\ and ünïcode — fine', "evidence_url": None},
+    ],
+)
+def test_the_composed_judgement_is_byte_for_byte_what_tincan_serializes(
+    overrides: dict[str, Any],
+) -> None:
+    """The judgement statement is composed from its parts' JSON for speed: it must equal the
+    serialization of the whole tincan Statement."""
+    from tincan import Extensions, Result, Statement
+
+    factory = StatementFactory(BASE)
+    built = judgement(factory, **overrides)
+    verdict = overrides.get("verdict", "met")
+    comment = overrides.get("comment", "Accurate and on time.")
+    evidence = overrides.get("evidence_url", "https://evidence.example.edu/412")
+    whole = Statement(
+        id=built.id,
+        actor=factory.agent(LEARNER),
+        verb=factory._achieved,
+        object=factory._activity(
+            factory.competency_iri(FRAMEWORK, COMPETENCY), x.COMPETENCY, COMPETENCY.text
+        ),
+        result=Result(
+            success=verdict == "met",
+            response=comment or None,
+            extensions=Extensions({x.EVIDENCE: [evidence]}) if evidence else None,
+        ),
+        context=factory._context(FRAMEWORK, PLACEMENT, LEVEL, TEACHER),
+    )
+    assert built.payload == x.serialize(whole, AT)
