@@ -27,15 +27,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bench.report import figure, verdict
 from lms_plugin.credentials import dids, signing, status_list
 from lms_plugin.credentials.builder import (
-    Framework,
     Issuer,
     Level,
-    Occupation,
     Recipient,
     Statement,
     build_achievement_credential,
-    onet_occupation_url,
 )
+from tests.credentials.conftest import FRAMEWORK, OCCUPATION
 
 ROOT = Path(__file__).resolve().parent.parent
 DCC_SCRIPT = ROOT / "tests" / "credentials" / "dcc_verify.mjs"
@@ -80,17 +78,8 @@ def scenario() -> tuple[Ed25519PrivateKey, str, dict, dict[str, dict]]:
         issuer=Issuer(id=did_document["id"], name="Example College", url="https://example.edu"),
         recipient=Recipient.from_email("learner@example.org"),
         level=level,
-        framework=Framework(
-            title="Legal Secretaries and Administrative Assistants",
-            version="v.26.05",
-            url=f"{BASE}/frameworks/1",
-            attribution="© EBSCOed, built on O*NET (CC BY 4.0)",
-        ),
-        occupation=Occupation(
-            soc="43-6012.00",
-            title="Legal Secretaries and Administrative Assistants",
-            url=onet_occupation_url("43-6012.00"),
-        ),
+        framework=FRAMEWORK,
+        occupation=OCCUPATION,
         valid_from=now - dt.timedelta(hours=1),
         status_entry=status_list.status_entry(list_url, index),
     )
