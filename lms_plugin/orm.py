@@ -18,6 +18,11 @@ NAMING_CONVENTION = {
 }
 
 
+# Integer ids are 32-bit in PostgreSQL (and SQLite refuses ints over 64 bits): ids from URLs and
+# request bodies are checked against this before they reach a query.
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware, in UTC."""
     return dt.datetime.now(dt.UTC)

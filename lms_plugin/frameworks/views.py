@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from lms_plugin.database import db
 from lms_plugin.frameworks import services
+from lms_plugin.orm import MAX_ID
 
 blueprint = Blueprint("frameworks", __name__, url_prefix="/frameworks")
 
@@ -16,7 +17,7 @@ def index() -> ResponseReturnValue:
     return render_template("frameworks/index.html", versions=services.current_versions(db.session))
 
 
-@blueprint.get("/<int:version_id>")
+@blueprint.get(f"/<int(max={MAX_ID}):version_id>")
 def detail(version_id: int) -> ResponseReturnValue:
     version = services.get_version(db.session, version_id)
     if version is None:

@@ -15,7 +15,7 @@ from lms_plugin.frameworks.models import FrameworkVersion
 from lms_plugin.lti import claims
 from lms_plugin.lti.models import Course, Deployment, Enrollment, Person, Platform, ResourceLink
 from lms_plugin.lti.storage import StateStore
-from lms_plugin.orm import utcnow
+from lms_plugin.orm import MAX_ID, utcnow
 
 LAUNCH_LIFETIME_SECONDS = 8 * 3600
 
@@ -195,7 +195,9 @@ def parse_placement(
     try:
         version_id = int(framework.strip())
     except ValueError:
-        raise PlacementError(f"custom parameter framework={framework!r} is not an id") from None
+        version_id = 0
+    if not 1 <= version_id <= MAX_ID:
+        raise PlacementError(f"custom parameter framework={framework[:50]!r} is not an id")
     version = session.get(FrameworkVersion, version_id)
     if version is None:
         raise PlacementError(f"there is no framework version {version_id}")

@@ -261,3 +261,14 @@ def test_the_api_is_described_by_openapi(client) -> None:  # type: ignore[no-unt
     item = spec["components"]["schemas"]["JudgementItem"]
     assert set(item["required"]) == {"learner_id", "statement_id", "verdict"}
     assert item["properties"]["verdict"]["enum"] == ["met", "not_yet", "clear"]
+
+
+def test_ids_beyond_the_database_integer_range_are_refused_cleanly(
+    app: Flask, course: Course
+) -> None:
+    huge = 2**40
+    response = course.staff.judge((huge, course.statements["emerging"][0], "met"))
+    assert response.status_code == 400 and response.json["index"] == 0
+    history = course.staff.get("/api/v1/judgements", query_string={"learner_id": huge})
+    assert history.status_code == 400
+    assert count(app, Judgement) == 0

@@ -85,3 +85,7 @@ def test_framework_text_is_escaped(app: Flask, client: FlaskClient) -> None:
 def test_empty_catalogue_says_how_to_import(client: FlaskClient) -> None:
     html = client.get("/frameworks").get_data(as_text=True)
     assert "No framework has been imported yet" in html
+
+
+def test_an_id_beyond_the_integer_range_is_a_404_not_a_crash(client: FlaskClient) -> None:
+    assert client.get("/frameworks/99999999999999999999").status_code == 404

@@ -17,6 +17,7 @@ from lms_plugin.lti.sandbox import deep_linking, keys, launches, services, token
 from lms_plugin.lti.sandbox.context import ensure_ready, sandbox_urls, secret_box, secret_key
 from lms_plugin.lti.sandbox.tokens import ServiceError, TokenError
 from lms_plugin.lti.sandbox.toolkeys import contains_nul
+from lms_plugin.orm import MAX_ID
 
 machine = Blueprint("machine", __name__)
 csrf.exempt(machine)
@@ -138,14 +139,14 @@ def create_lineitem(context_id: str) -> ResponseReturnValue:
     return _json(item, 201, vocab.MEDIA_LINEITEM, Location=item["id"])
 
 
-@machine.get("/courses/<context_id>/lineitems/<int:line_item_id>")
+@machine.get(f"/courses/<context_id>/lineitems/<int(max={MAX_ID}):line_item_id>")
 def lineitem(context_id: str, line_item_id: int) -> ResponseReturnValue:
     _authorize(vocab.SCOPE_LINEITEM, vocab.SCOPE_LINEITEM_READONLY)
     item = services.get_lineitem(db.session, sandbox_urls(), context_id, line_item_id)
     return _json(item, 200, vocab.MEDIA_LINEITEM)
 
 
-@machine.put("/courses/<context_id>/lineitems/<int:line_item_id>")
+@machine.put(f"/courses/<context_id>/lineitems/<int(max={MAX_ID}):line_item_id>")
 def update_lineitem(context_id: str, line_item_id: int) -> ResponseReturnValue:
     _authorize(vocab.SCOPE_LINEITEM)
     body = _body(vocab.MEDIA_LINEITEM)
@@ -153,14 +154,14 @@ def update_lineitem(context_id: str, line_item_id: int) -> ResponseReturnValue:
     return _json(item, 200, vocab.MEDIA_LINEITEM)
 
 
-@machine.delete("/courses/<context_id>/lineitems/<int:line_item_id>")
+@machine.delete(f"/courses/<context_id>/lineitems/<int(max={MAX_ID}):line_item_id>")
 def delete_lineitem(context_id: str, line_item_id: int) -> ResponseReturnValue:
     _authorize(vocab.SCOPE_LINEITEM)
     services.delete_lineitem(db.session, context_id, line_item_id)
     return Response(status=204)
 
 
-@machine.post("/courses/<context_id>/lineitems/<int:line_item_id>/scores")
+@machine.post(f"/courses/<context_id>/lineitems/<int(max={MAX_ID}):line_item_id>/scores")
 def scores(context_id: str, line_item_id: int) -> ResponseReturnValue:
     _authorize(vocab.SCOPE_SCORE)
     body = _body(vocab.MEDIA_SCORE)
@@ -168,7 +169,7 @@ def scores(context_id: str, line_item_id: int) -> ResponseReturnValue:
     return _json(answer, 200)
 
 
-@machine.get("/courses/<context_id>/lineitems/<int:line_item_id>/results")
+@machine.get(f"/courses/<context_id>/lineitems/<int(max={MAX_ID}):line_item_id>/results")
 def results(context_id: str, line_item_id: int) -> ResponseReturnValue:
     _authorize(vocab.SCOPE_RESULT_READONLY)
     page = services.results(
