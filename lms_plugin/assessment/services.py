@@ -315,7 +315,7 @@ def _validate(
         if len(text) > limit:
             raise JudgementError(f"{name} is longer than {limit} characters", index)
         if CONTROL_CHARACTERS.search(text):
-            raise JudgementError(f"{name} contains control characters", index)
+            raise JudgementError(f"{name} contains control characters or lone surrogates", index)
     if request.evidence_url and request.evidence_url.strip():
         parts = urlsplit(request.evidence_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:

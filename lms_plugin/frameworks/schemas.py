@@ -15,7 +15,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 # C0 controls other than tab, newline and carriage return, and DEL: canonicalizers disagree on them,
 # so text carrying them could never be signed into a credential.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates (JSON allows "\ud800") cannot be stored as UTF-8 at all: refused alike.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Level keys travel comma-separated in an LTI custom parameter: no commas, no whitespace.
 LEVEL_KEY = re.compile(r"^[^\s,]{1,100}$")
 
@@ -36,7 +37,8 @@ def json_path(parts: tuple[str | int, ...]) -> str:
 def no_control_characters(value: str) -> None:
     match = CONTROL_CHARACTERS.search(value)
     if match:
-        raise ValidationError(f"contains the control character U+{ord(match.group()):04X}")
+        kind = "lone surrogate" if 0xD800 <= ord(match.group()) <= 0xDFFF else "control character"
+        raise ValidationError(f"contains the {kind} U+{ord(match.group()):04X}")
 
 
 def not_blank(value: str) -> None:

@@ -231,4 +231,8 @@ def course_roster(session: Session, course_id: int) -> Sequence[tuple[Person, En
 
 
 def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+    """A claim's text, stripped; lone surrogates (valid JSON escapes, not storable as UTF-8)
+    become U+FFFD."""
+    if not isinstance(value, str):
+        return None
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").strip() or None

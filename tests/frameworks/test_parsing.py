@@ -228,3 +228,11 @@ def test_every_problem_of_a_file_is_reported(tmp_path: Path) -> None:
     document = replaced(without(GOOD, "framework", "version"), 7, "occupation", "title")
     error = refusal(tmp_path, document)
     assert {path for path, _ in error.problems} == {"$.framework.version", "$.occupation.title"}
+
+
+def test_a_lone_surrogate_escape_is_refused() -> None:
+    document = replaced(GOOD, "Files\ud800 — keep", "framework", "levels", "basic", "statements", 0)
+    data = json.dumps(document).encode("ascii")  # the JSON escape \ud800, valid JSON text
+    with pytest.raises(FrameworkFileError) as caught:
+        parse_framework(data, "surrogate.json")
+    assert "lone surrogate U+D800" in str(caught.value)

@@ -308,3 +308,13 @@ def test_launch_without_id_token_or_with_a_huge_body_is_refused(
     huge = client.post("/lti/launch", data={"id_token": "x" * (2 * 1024 * 1024), "state": "s"})
     assert huge.status_code == 413
     assert stored(app) == NOTHING
+
+
+def test_a_lone_surrogate_in_a_name_claim_is_stored_as_a_replacement_character(
+    app: Flask, client: FlaskClient, platform: LtiPlatform
+) -> None:
+    response = platform.launch(client, BASE, name="Chlo\ud800 Dubois")
+    assert response.status_code == 303
+    with app.app_context():
+        person = db.session.scalar(select(Person))
+        assert person is not None and person.name == "Chlo\ufffd Dubois"
