@@ -69,7 +69,12 @@ def remember_launch(launch_id: str) -> None:
 def current_launch(launch_id: str | None = None) -> LaunchContext:
     """The launch named in the URL, the `X-LTI-Launch-Id` header, the form (or, for downloads, the
     query string), if this browser owns it; 403 otherwise."""
-    launch_id = launch_id or request.headers.get("X-LTI-Launch-Id") or request.form.get("launch_id")
+    launch_id = (
+        launch_id
+        or request.headers.get("X-LTI-Launch-Id")
+        or request.form.get("launch_id")
+        or (request.args.get("launch_id") if request.method == "GET" else None)
+    )
     if not launch_id or launch_id not in session.get(SESSION_LAUNCHES, []):
         abort(403, description="This page needs a launch from your LMS in this browser.")
     launch = LaunchContext.load(store(), launch_id)

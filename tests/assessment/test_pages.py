@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from flask import Flask
 
@@ -57,3 +58,15 @@ def test_learner_page_charts_their_own_progress(app: Flask, course: Course) -> N
     assert "Developing: 0 of 10 met." in html
     assert html.count("✓ Achieved") == 1
     assert "Learner 1" not in html
+
+
+def test_the_grid_page_download_links_work_in_the_browser_that_launched(
+    app: Flask, course: Course
+) -> None:
+    html = course.staff.client.get(f"/launch/{course.staff.launch_id}").get_data(as_text=True)
+    links = re.findall(r'href="(/api/v1/export/[^"]+)"', html)
+    assert len(links) == 2
+    for link in links:
+        response = course.staff.client.get(unescape(link))  # the session cookie, no header
+        assert response.status_code == 200 and response.mimetype == "text/csv"
+        assert app.test_client().get(unescape(link)).status_code == 403
