@@ -16,6 +16,7 @@ from lms_plugin.config import PROJECT_ROOT, instance_path, load_config
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.database import db
 from lms_plugin.lti.http import TimeoutSession
+from lms_plugin.lti.platform_storage import LaunchSessionInterface
 from lms_plugin.secret_box import SecretBox
 
 csrf = CSRFProtect()
@@ -43,6 +44,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(_start_timer)
     app.after_request(_response_headers)
     db.init_app(app)
+    app.session_interface = LaunchSessionInterface()
     csrf.init_app(app)
     errors.init_app(app)
 

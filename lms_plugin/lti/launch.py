@@ -8,7 +8,8 @@ What pylti1p3 2.0 leaves out, and this adds:
 - the platform key set is cached in the database for every worker and fetched again, at most
   once a minute, when a token names an unknown `kid`; fetches have timeouts;
 - the `state` cookie must match (pylti1p3 also accepts a state it has seen with the same token
-  before, which is how a replay would get in: the nonce check stops that).
+  before, which is how a replay would get in: the nonce check stops that), unless the state was
+  proved through the platform's storage (`platform_storage`).
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         tool_config: Any,
         store: StateStore,
         http: requests.Session,
+        state_verified: bool = False,
     ) -> None:
         self.store = store
+        self.state_verified = state_verified
         self.data_storage = DatabaseLaunchDataStorage(store)
         super().__init__(
             request,
@@ -77,7 +80,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         state = self._get_request_param("state")
         if not state:
             raise LtiException("Missing state param")
-        if self._cookie_service.get_cookie(state) != state:
+        if not self.state_verified and self._cookie_service.get_cookie(state) != state:
             raise LtiException(
                 "State not found: this browser did not start the login (or blocks cookies)"
             )

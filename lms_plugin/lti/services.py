@@ -42,6 +42,7 @@ class LaunchContext:
     return_url: str | None = None
     roles: list[str] = field(default_factory=list)
     placement_problem: str | None = None
+    cookieless: bool = False
 
     def save(self, store: StateStore) -> None:
         store.insert(f"launch:{self.launch_id}", asdict(self), LAUNCH_LIFETIME_SECONDS)

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
@@ -17,7 +27,7 @@ from lms_plugin.assessment.grid_rows import grid_rows
 from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
-from lms_plugin.lti import claims, context, keys, nrps, services, tool_settings
+from lms_plugin.lti import claims, context, keys, nrps, platform_storage, services, tool_settings
 from lms_plugin.lti.cookies import NEW_WINDOW_PARAM, PartitionedCookieService, needs_cookie_check
 from lms_plugin.lti.deep_linking import placement_resource, response_jwt
 from lms_plugin.lti.dynamic_registration import RegistrationError, register
@@ -55,23 +65,65 @@ def login() -> ResponseReturnValue:
     if secrets.randbelow(50) == 0:
         store.purge_expired()
     lti_request = FlaskRequest()
+    cookies = PartitionedCookieService(lti_request)
     oidc = FlaskOIDCLogin(
         lti_request,
         context.tool_conf(),
-        cookie_service=PartitionedCookieService(lti_request),
+        cookie_service=cookies,
         launch_data_storage=DatabaseLaunchDataStorage(store),
     )
     try:
-        return oidc.redirect(tool_settings.urls(base)["launch"])
+        if not params.get("lti_storage_target"):
+            return oidc.redirect(tool_settings.urls(base)["launch"])
+        redirection = oidc.get_redirect_object(tool_settings.urls(base)["launch"])
     except OIDCException as error:
         return refuse(f"The login request was refused: {error}.")
+    # The platform offers its storage: keep the state there too, for browsers without cookies.
+    auth_url = redirection.get_redirect_url()
+    state = dict(parse_qsl(urlsplit(auth_url).query)).get("state", "")
+    secret, origin = platform_storage.start(store, state, auth_url)
+    response = make_response(
+        render_template(
+            "lti/storage_login.html",
+            target=params["lti_storage_target"],
+            origin=origin,
+            key=platform_storage.storage_key(state),
+            value=secret,
+            auth_url=auth_url,
+        )
+    )
+    cookies.update_response(response)
+    return response
 
 
 @blueprint.post("/lti/launch")
 def launch() -> ResponseReturnValue:
     """Validate an id_token, record who launched where, and send the browser to its page."""
+    state = request.form.get("state", "")
+    verified_by_storage = False
+    if request.cookies.get(f"lti1p3-{state}") != state and request.form.get("lti_storage_target"):
+        record = platform_storage.pending(context.store(), state)
+        secret = request.form.get("lti_storage_secret")
+        if record is not None and not secret:
+            # No cookie came back: read the secret from the platform's storage in the browser.
+            return render_template(
+                "lti/storage_launch.html",
+                fields={k: request.form.get(k, "") for k in ("id_token", "state")},
+                target=request.form["lti_storage_target"],
+                origin=record["origin"],
+                key=platform_storage.storage_key(state),
+            )
+        own_origin = "{0.scheme}://{0.netloc}".format(urlsplit(current_app.config["BASE_URL"]))
+        if secret:
+            verified_by_storage = platform_storage.verify(
+                context.store(), state, secret, request.headers.get("Origin"), own_origin
+            )
+            if not verified_by_storage:
+                return refuse("The launch was refused: the platform storage check failed.")
     conf = context.tool_conf()
-    message = ToolMessageLaunch(FlaskRequest(), conf, context.store(), context.http())
+    message = ToolMessageLaunch(
+        FlaskRequest(), conf, context.store(), context.http(), state_verified=verified_by_storage
+    )
     try:
         body = message.get_launch_data()
     except LtiException as error:
@@ -92,8 +144,14 @@ def launch() -> ResponseReturnValue:
         launched = services.record_launch(db.session, platform, deployment, body)
     except ValueError as error:
         return refuse(f"The launch was refused: {error}.")
+    launched.cookieless = verified_by_storage
     launched.save(context.store())
-    context.remember_launch(launched.launch_id)
+    if launched.cookieless:
+        platform_storage.open_server_session(
+            context.store(), launched.launch_id, {context.SESSION_LAUNCHES: [launched.launch_id]}
+        )
+    else:
+        context.remember_launch(launched.launch_id)
     if launched.staff and launched.nrps_url:
         # The launch is recorded for good before the LMS is called: no write transaction may
         # stay open across a call out (on SQLite it would block every other writer meanwhile).
