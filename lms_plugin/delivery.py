@@ -14,19 +14,10 @@ from lms_plugin import xapi_delivery
 from lms_plugin.credentials.listener import CredentialIssuer, IssueReport
 from lms_plugin.database import db
 from lms_plugin.lti import context
-from lms_plugin.lti.models import Platform, ScoreOutbox
-from lms_plugin.lti.platform_api import PlatformClient
+from lms_plugin.lti.models import ScoreOutbox
 from lms_plugin.lti.scores import DeliveryReport, deliver_scores
 
 log = logging.getLogger(__name__)
-
-
-def platform_client(platform: Platform) -> PlatformClient:
-    """A service client for a platform (inside an app context)."""
-    registration = context.tool_conf().find_registration_by_params(
-        platform.issuer, platform.client_id
-    )
-    return PlatformClient(registration, context.token_store(), context.http())
 
 
 def issue_credentials_once() -> IssueReport:
@@ -44,7 +35,7 @@ def issue_credentials_once() -> IssueReport:
 def deliver_once() -> DeliveryReport:
     """One delivery pass, committed (inside an app context)."""
     try:
-        return deliver_scores(db.session, platform_client)
+        return deliver_scores(db.session, context.platform_client)
     except Exception:
         db.session.rollback()
         raise

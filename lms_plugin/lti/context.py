@@ -10,6 +10,8 @@ from flask import abort, current_app, request, session
 from lms_plugin.database import db
 from lms_plugin.lti import keys
 from lms_plugin.lti.http import TimeoutSession
+from lms_plugin.lti.models import Platform
+from lms_plugin.lti.platform_api import PlatformClient
 from lms_plugin.lti.services import LaunchContext
 from lms_plugin.lti.storage import StateStore
 from lms_plugin.lti.tool_config import DatabaseToolConf
@@ -58,6 +60,12 @@ def lti_signing_key() -> keys.SigningKey:
 def tool_conf() -> DatabaseToolConf:
     """pylti1p3's configuration, with the current LTI key."""
     return DatabaseToolConf(db.session, lti_signing_key())
+
+
+def platform_client(platform: Platform) -> PlatformClient:
+    """A client for a platform's services (NRPS, AGS), with its access tokens cached."""
+    registration = tool_conf().find_registration_by_params(platform.issuer, platform.client_id)
+    return PlatformClient(registration, token_store(), http())
 
 
 def remember_launch(launch_id: str) -> None:

@@ -33,7 +33,7 @@ from lms_plugin.lti.deep_linking import placement_resource, response_jwt
 from lms_plugin.lti.dynamic_registration import RegistrationError, register
 from lms_plugin.lti.launch import ToolMessageLaunch
 from lms_plugin.lti.models import Course, Deployment, Person, Platform, ResourceLink
-from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
+from lms_plugin.lti.platform_api import PlatformServiceError
 from lms_plugin.lti.registrations import find_deployment
 from lms_plugin.lti.storage import DatabaseLaunchDataStorage
 
@@ -167,10 +167,7 @@ def _sync_roster(platform: Platform, course_id: int, url: str) -> None:
     """Pull the roster; a failure is logged and shown, never fatal to the launch."""
     course = db.session.get(Course, course_id)
     assert course is not None
-    registration = context.tool_conf().find_registration_by_params(
-        platform.issuer, platform.client_id
-    )
-    client = PlatformClient(registration, context.token_store(), context.http())
+    client = context.platform_client(platform)
     try:
         with db.session.begin_nested():
             nrps.sync_roster(db.session, client, platform, course, url)
