@@ -1,0 +1,21 @@
+"""Issuer profiles per platform or deployment (placeholder: filled in by the issuer work).
+
+Revision ID: 20261201_issuers
+Revises: 20261201_invites
+Create Date: 2026-12-01 03:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "20261201_issuers"
+down_revision: str | None = "20261201_invites"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
