@@ -266,8 +266,10 @@ def _people(session: Session, ids: set[int]) -> dict[int, Agent]:
 def _previous(
     session: Session, link_id: int, judgements: Sequence[Judgement]
 ) -> dict[tuple[int, int], _Previous]:
-    """The judgement of each judged cell current before this batch (judgements are recorded in
-    id order, so it is the cell's highest id below the batch's first)."""
+    """The judgement of each judged cell current before this batch: the cell's highest id below
+    the batch's first. Exact because the caller holds the learners' locks (`record_judgements`
+    takes them before inserting): every earlier judgement of these cells is committed, visible,
+    and numbered below this batch, so each superseded judgement is voided once, by its successor."""
     first = min(j.id for j in judgements)
     latest = (
         select(func.max(Judgement.id))

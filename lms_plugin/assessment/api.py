@@ -18,6 +18,7 @@ from sqlalchemy import Row, select
 
 from lms_plugin.assessment import services
 from lms_plugin.assessment.models import Judgement
+from lms_plugin.assessment.retry import retry_races
 from lms_plugin.assessment.schemas import (
     HistoryQuerySchema,
     JudgementsRequestSchema,
@@ -153,6 +154,7 @@ def grid() -> ResponseReturnValue:
 
 
 @blueprint.post("/judgements")
+@retry_races
 def judge() -> ResponseReturnValue:
     launch, placement = launch_placement(staff=True)
     body = _load(JudgementsRequestSchema(), request.get_json(silent=True))

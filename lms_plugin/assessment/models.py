@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms_plugin.orm import Base, intpk, utcnow
@@ -39,10 +39,22 @@ class Judgement(Base):
 
 class LevelAchievement(Base):
     """A learner reached a level in a placement; `withdrawn_at` is set if a reversal undoes it.
-    Re-achieving after a withdrawal is a new row."""
+    Re-achieving after a withdrawal is a new row; at most one row per placement, learner and level
+    is active (not withdrawn)."""
 
     __tablename__ = "level_achievements"
-    __table_args__ = (Index("ix_level_achievements_learner", "resource_link_id", "learner_id"),)
+    __table_args__ = (
+        Index("ix_level_achievements_learner", "resource_link_id", "learner_id"),
+        Index(
+            "uq_level_achievements_active",
+            "resource_link_id",
+            "learner_id",
+            "level_id",
+            unique=True,
+            postgresql_where=text("withdrawn_at IS NULL"),
+            sqlite_where=text("withdrawn_at IS NULL"),
+        ),
+    )
 
     id: Mapped[intpk]
     resource_link_id: Mapped[int] = mapped_column(

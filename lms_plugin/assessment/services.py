@@ -4,6 +4,10 @@ Judgements are never updated or deleted; the current verdict of a cell (learner 
 latest judgement of it. Level achievements are recomputed after every batch of judgements: new
 ones are created, ones no longer met are withdrawn, and each change is a `LevelEvent` passed to the
 listeners (xAPI, credentials, grade passback) inside the same transaction.
+
+Judging is serialized per learner and placement (`lock_learners`): the roll-up and the listeners
+read the cell's latest judgement and the active achievements, then write on that basis, so two
+evaluators judging one learner at once must not both read the state before either wrote.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import Row, func, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, selectinload
 
 from lms_plugin.assessment.models import VERDICTS, Judgement, LevelAchievement
@@ -137,9 +142,12 @@ def record_judgements(
         raise JudgementError("no judgements given")
     if len(requests) > MAX_BATCH:
         raise JudgementError(f"at most {MAX_BATCH} judgements in one request")
-    enrolled = _learner_ids(session, placement.link.course_id, {r.learner_id for r in requests})
+    learner_ids = {r.learner_id for r in requests}
+    enrolled = _learner_ids(session, placement.link.course_id, learner_ids)
     for index, request in enumerate(requests):
         _validate(placement, enrolled, request, index)
+    lock_learners(session, placement.link.id, learner_ids)
+    _reread_rule(session, placement)
     now = now or utcnow()
     judgements = [
         Judgement(
@@ -228,15 +236,56 @@ def change_rule(
     """Set the link's rule and recompute every learner's levels under it. Flushes."""
     if not 1 <= rule.threshold_percent <= 100:
         raise JudgementError("the threshold must be between 1 and 100 percent")
+    learner_ids = {p.id for p in learners(session, placement.link.course_id)}
+    lock_learners(session, placement.link.id, learner_ids)
     placement.link.threshold_percent = rule.threshold_percent
     placement.link.require_lower_levels = rule.require_lower_levels
     placement.rule = rule
-    learner_ids = {p.id for p in learners(session, placement.link.course_id)}
     events = _roll_up(session, placement, dict.fromkeys(learner_ids), now or utcnow())
     for event in events:
         for listener in listeners:
             listener.level_changed(session, placement, event)
     return events
+
+
+def lock_learners(session: Session, link_id: int, learner_ids: Iterable[int]) -> None:
+    """Take the write lock of each (placement, learner) for the rest of the transaction, so that
+    whatever this transaction reads about them afterwards stays true until it commits.
+
+    PostgreSQL: a transaction-level advisory lock keyed (link id, learner id), taken in learner id
+    order so that batches naming several learners cannot deadlock; committed rows of the previous
+    holder are visible to the statements that follow (READ COMMITTED). SQLite has one writer at a
+    time: take the database's write lock now (BEGIN IMMEDIATE) unless this transaction already
+    holds it, so that no read comes from a snapshot older than the last commit.
+    """
+    wanted = sorted(set(learner_ids))
+    if not wanted:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_ADVISORY_LOCKS, {"link": link_id, "learners": wanted})
+        return
+    driver = connection.connection.driver_connection
+    if not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# The subquery's ORDER BY fixes the order in which the aggregate takes the locks.
+_ADVISORY_LOCKS = sql(
+    "SELECT count(pg_advisory_xact_lock(CAST(:link AS integer), learner)) FROM ("
+    "SELECT unnest(CAST(:learners AS integer[])) AS learner ORDER BY 1) AS wanted"
+)
+
+
+def _reread_rule(session: Session, placement: Placement) -> None:
+    """The link's rule as committed now (read under the lock: a concurrent `change_rule` may have
+    changed it since the placement was loaded)."""
+    row = session.execute(
+        select(ResourceLink.threshold_percent, ResourceLink.require_lower_levels).where(
+            ResourceLink.id == placement.link.id
+        )
+    ).one()
+    placement.rule = LevelRule(row.threshold_percent, row.require_lower_levels)
 
 
 def _roll_up(
