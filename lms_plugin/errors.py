@@ -20,9 +20,12 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     message = error.description or error.name
     if isinstance(error, CSRFError):
         status, message = 403, f"CSRF check failed: {error.description}"
+    # Keep the error's own headers (`Allow` on a 405, `Retry-After`), not its HTML content type.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     if wants_json():
-        return {"error": error.name, "message": message}, status
-    return render_template("error.html", status=status, title=error.name, message=message), status
+        return {"error": error.name, "message": message}, status, headers
+    page = render_template("error.html", status=status, title=error.name, message=message)
+    return page, status, headers
 
 
 def init_app(app: Flask) -> None:

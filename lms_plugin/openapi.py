@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 description of `/api/v1`, served at `/api/v1/openapi.json`."""
+"""The OpenAPI 3.1 description of `/api/v1`, served at `/api/v1/openapi.json`.
+
+It describes what the API really answers: tests/test_openapi_conformance.py runs schemathesis over
+it as staff and as a learner, and fails on any answer the document does not describe.
+"""
 
 from __future__ import annotations
 
@@ -10,39 +14,213 @@ from flask import Blueprint, current_app
 from flask.typing import ResponseReturnValue
 
 from lms_plugin.assessment.schemas import JudgementItemSchema, JudgementsRequestSchema
+from lms_plugin.orm import MAX_ID
 
 blueprint = Blueprint("openapi", __name__)
 
-LAUNCH = [
-    {
-        "name": "X-LTI-Launch-Id",
-        "in": "header",
-        "required": True,
-        "schema": {"type": "string"},
-        "description": "The launch (from `<meta name=launch-id>`); it decides course and role.",
-    }
-]
-CSRF = {
-    "name": "X-CSRFToken",
-    "in": "header",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "From `<meta name=csrf-token>` on the launched page.",
-}
-ERRORS = {
-    "403": {"description": "No launch from this browser, wrong role, or another course's data"},
-    "409": {"description": "The activity has no framework yet"},
-}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+TEXT = {"type": "string"}
+NULLABLE_TEXT = {"type": ["string", "null"]}
+TIMESTAMP = {"type": "string", "format": "date-time"}
 
 
-def _json(description: str, properties: dict[str, Any]) -> dict[str, Any]:
+def _object(properties: dict[str, Any], *, required: list[str] | None = None) -> dict[str, Any]:
+    """An object with these properties, all present unless `required` names fewer."""
     return {
-        "description": description,
-        "content": {"application/json": {"schema": {"type": "object", "properties": properties}}},
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
     }
 
 
-def build_spec(base_url: str) -> dict[str, Any]:
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": _object(
+        {
+            "error": TEXT,
+            "message": TEXT,
+            "errors": {"description": "Per-field problems (marshmallow's shape)"},
+            "index": {"type": "integer", "minimum": 0, "description": "The first bad item"},
+        },
+        required=["error", "message"],
+    ),
+    "Grid": _object(
+        {
+            "framework": _object({"id": ID, "title": TEXT, "version": TEXT}),
+            "levels": _array(
+                _object(
+                    {
+                        "key": TEXT,
+                        "label": TEXT,
+                        "statements": _array(_object({"id": ID, "text": TEXT})),
+                    }
+                )
+            ),
+            "learners": _array(_object({"id": ID, "name": TEXT, "achieved": _array(TEXT)})),
+            "cells": _array(
+                _object(
+                    {
+                        "learner_id": ID,
+                        "statement_id": ID,
+                        "verdict": {"enum": ["met", "not_yet"]},
+                        "judged_at": TIMESTAMP,
+                        "judged_by": TEXT,
+                    }
+                )
+            ),
+        }
+    ),
+    "Judgement": _object(
+        {
+            "id": ID,
+            "learner_id": ID,
+            "statement_id": ID,
+            "verdict": {"enum": ["met", "not_yet", "clear"]},
+            "comment": NULLABLE_TEXT,
+            "evidence_url": NULLABLE_TEXT,
+            "judged_by": TEXT,
+            "judged_by_id": ID,
+            "judged_at": TIMESTAMP,
+        }
+    ),
+    "Judged": _object(
+        {
+            "judgements": _array(_ref("Judgement")),
+            "achieved": _array(_ref("LevelChange")),
+            "withdrawn": _array(_ref("LevelChange")),
+        }
+    ),
+    "LevelChange": _object({"learner_id": ID, "level": TEXT}),
+    "History": _object({"judgements": _array(_ref("Judgement"))}),
+    "Progress": _object(
+        {
+            "learner": _object({"id": ID, "name": TEXT}),
+            "levels": _array(
+                _object(
+                    {
+                        "key": TEXT,
+                        "label": TEXT,
+                        "achieved": {"type": "boolean"},
+                        "statements": _array(
+                            _object(
+                                {
+                                    "id": ID,
+                                    "text": TEXT,
+                                    "verdict": {"enum": ["met", "not_yet", "pending"]},
+                                    "comment": NULLABLE_TEXT,
+                                }
+                            )
+                        ),
+                    }
+                )
+            ),
+            "credentials": _array(
+                _object(
+                    {
+                        "id": NULLABLE_TEXT,
+                        "level": TEXT,
+                        "url": NULLABLE_TEXT,
+                        "status": {"enum": ["pending", "active", "revoked"]},
+                    }
+                )
+            ),
+        }
+    ),
+    "Verification": _object(
+        {
+            "verified": {"type": "boolean"},
+            "checks": _array(
+                _object(
+                    {
+                        "check": TEXT,
+                        "passed": {
+                            "type": ["boolean", "null"],
+                            "description": "null: not checked (an earlier check failed)",
+                        },
+                        "message": TEXT,
+                    }
+                )
+            ),
+            "errors": _array(TEXT),
+            "credential": {"type": "object", "description": "The credential as read"},
+        },
+        required=["verified", "checks", "errors"],
+    ),
+}
+
+# Calls under a launch: the launch id and, to open its session, the session cookie or (for a
+# cookieless launch in an LMS frame) the launch's CSRF token. State changes need the token always.
+SECURITY_SCHEMES = {
+    "launch": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-LTI-Launch-Id",
+        "description": "The launch (`<meta name=launch-id>`); it decides course, placement, role.",
+    },
+    "csrf": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRFToken",
+        "description": "The launched page's `<meta name=csrf-token>`.",
+    },
+}
+READ = [{"launch": [], "session": []}, {"launch": [], "csrf": []}]
+# An unsigned Open Badges 3.0 credential: it answers 200 with `verified` false (no proof).
+CREDENTIAL_EXAMPLE = {
+    "@context": [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ],
+    "type": ["VerifiableCredential", "OpenBadgeCredential"],
+    "issuer": {"id": "did:web:example.org", "type": ["Profile"], "name": "Example College"},
+    "validFrom": "2026-01-01T00:00:00Z",
+    "credentialSubject": {
+        "type": ["AchievementSubject"],
+        "achievement": {
+            "id": "https://example.org/achievements/1",
+            "type": ["Achievement"],
+            "name": "Emerging",
+            "description": "Every statement of the level met.",
+            "criteria": {"narrative": "Judged by the course staff."},
+        },
+    },
+}
+WRITE = [{"launch": [], "csrf": [], "session": []}, {"launch": [], "csrf": []}]
+
+
+def _answer(description: str, schema: str | None = None, media: str = "application/json") -> Any:
+    content = {media: {"schema": _ref(schema)} if schema else {}}
+    return {"description": description, "content": content}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _answer(description, "Error")
+
+
+LAUNCHED = {
+    "403": _error(
+        "No launch of this browser, the wrong role, another course's learner or statement, or a "
+        "missing or wrong CSRF token"
+    ),
+    "409": _error("The activity has no competency framework yet"),
+    "414": {"description": "The request line is too long (answered by the server)"},
+}
+BAD_QUERY = _error("A query parameter is not a valid id, or is unknown")
+TOO_LARGE = _error("The body is larger than the server accepts (`MAX_CONTENT_LENGTH`)")
+
+
+def _id_query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": ID, "description": description}
+
+
+def build_spec(base_url: str, session_cookie: str) -> dict[str, Any]:
     spec = APISpec(
         title="Competency Credentials API",
         version="1",
@@ -50,27 +228,22 @@ def build_spec(base_url: str) -> dict[str, Any]:
         plugins=[MarshmallowPlugin()],
         servers=[{"url": f"{base_url}/api/v1"}],
     )
+    for name, scheme in SECURITY_SCHEMES.items():
+        spec.components.security_scheme(name, scheme)
+    spec.components.security_scheme(
+        "session", {"type": "apiKey", "in": "cookie", "name": session_cookie}
+    )
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema)
     spec.components.schema("JudgementItem", schema=JudgementItemSchema)
     spec.components.schema("JudgementsRequest", schema=JudgementsRequestSchema)
-    array = {"type": "array", "items": {"type": "object"}}
     spec.path(
         path="/grid",
         operations={
             "get": {
                 "summary": "The grid of learners x statements with current verdicts (staff)",
-                "parameters": LAUNCH,
-                "responses": {
-                    "200": _json(
-                        "The grid",
-                        {
-                            "framework": {"type": "object"},
-                            "levels": array,
-                            "learners": array,
-                            "cells": array,
-                        },
-                    ),
-                    **ERRORS,
-                },
+                "security": READ,
+                "responses": {"200": _answer("The grid", "Grid"), **LAUNCHED},
             }
         },
     )
@@ -79,29 +252,35 @@ def build_spec(base_url: str) -> dict[str, Any]:
         operations={
             "post": {
                 "summary": "Record judgements, all or nothing (staff)",
-                "parameters": [*LAUNCH, CSRF],
+                "security": WRITE,
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": "JudgementsRequest"}},
                 },
                 "responses": {
-                    "201": _json(
-                        "Recorded, with the levels achieved and withdrawn",
-                        {"judgements": array, "achieved": array, "withdrawn": array},
+                    "201": _answer("Recorded, with the levels achieved and withdrawn", "Judged"),
+                    "400": _error("Not JSON, or not this shape; `index` names the first bad item"),
+                    "413": TOO_LARGE,
+                    "422": _error("Not allowed here; `index` names the item"),
+                    "503": _error(
+                        "Other evaluators kept this learner busy: nothing was saved; retry after"
+                        " the `Retry-After` seconds"
                     ),
-                    "400": {"description": "Malformed; `index` names the first bad item"},
-                    "422": {"description": "Not allowed here; `index` names the item"},
-                    **ERRORS,
+                    **LAUNCHED,
                 },
             },
             "get": {
                 "summary": "Full judgement history, newest first (staff)",
+                "security": READ,
                 "parameters": [
-                    *LAUNCH,
-                    {"name": "learner_id", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "statement_id", "in": "query", "schema": {"type": "integer"}},
+                    _id_query("learner_id", "Only this learner's"),
+                    _id_query("statement_id", "Only this statement's"),
                 ],
-                "responses": {"200": _json("History", {"judgements": array}), **ERRORS},
+                "responses": {
+                    "200": _answer("History", "History"),
+                    "400": BAD_QUERY,
+                    **LAUNCHED,
+                },
             },
         },
     )
@@ -110,16 +289,14 @@ def build_spec(base_url: str) -> dict[str, Any]:
         operations={
             "get": {
                 "summary": "A learner's progress: their own, or (staff) any learner of the course",
+                "security": READ,
                 "parameters": [
-                    *LAUNCH,
-                    {"name": "learner_id", "in": "query", "schema": {"type": "integer"}},
+                    _id_query("learner_id", "Required for staff; a learner may name only themself")
                 ],
                 "responses": {
-                    "200": _json(
-                        "Progress",
-                        {"learner": {"type": "object"}, "levels": array, "credentials": array},
-                    ),
-                    **ERRORS,
+                    "200": _answer("Progress", "Progress"),
+                    "400": _error("A bad `learner_id`, or none given by staff"),
+                    **LAUNCHED,
                 },
             }
         },
@@ -130,17 +307,49 @@ def build_spec(base_url: str) -> dict[str, Any]:
             operations={
                 "get": {
                     "summary": f"CSV export of the {name} (staff)",
-                    "parameters": LAUNCH,
+                    "security": READ,
                     "responses": {
                         "200": {"description": "CSV", "content": {"text/csv": {}}},
-                        **ERRORS,
+                        **LAUNCHED,
                     },
                 }
             },
         )
+    spec.path(
+        path="/verify",
+        operations={
+            "post": {
+                "summary": "Verify a credential given as the JSON body (public: no launch)",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "description": "The credential (a W3C Verifiable Credential), as JSON",
+                    "content": {
+                        media: {"schema": {"type": "object"}, "example": CREDENTIAL_EXAMPLE}
+                        for media in ("application/json", "application/ld+json")
+                    },
+                },
+                "responses": {
+                    "200": _answer(
+                        "The verdict with every check (`verified` false when any failed)",
+                        "Verification",
+                    ),
+                    "400": _answer("Not a JSON object at all", "Verification"),
+                    "413": TOO_LARGE,
+                    "414": LAUNCHED["414"],
+                    "503": _answer(
+                        "Too many verifications at once: nothing was checked; retry after the"
+                        " `Retry-After` seconds",
+                        "Verification",
+                    ),
+                },
+            }
+        },
+    )
     return spec.to_dict()
 
 
 @blueprint.get("/api/v1/openapi.json")
 def openapi() -> ResponseReturnValue:
-    return build_spec(current_app.config["BASE_URL"])
+    config = current_app.config
+    return build_spec(config["BASE_URL"], config["SESSION_COOKIE_NAME"])

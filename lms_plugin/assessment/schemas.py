@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
@@ -11,17 +12,35 @@ from lms_plugin.assessment.services import MAX_BATCH, MAX_COMMENT, MAX_URL
 from lms_plugin.orm import MAX_ID
 
 
-def record_id(**kwargs: Any) -> fields.Integer:
-    """An id of one of our rows: a whole number within the database's integer range."""
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+class RecordId(fields.Integer):
+    """An id of one of our rows: a whole number within the database's integer range. As in JSON
+    Schema (the OpenAPI document), `7.0` is the whole number 7; `true` and `"7"` are not numbers."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        result: int = super()._deserialize(value, attr, data, **kwargs)
+        return result
+
+
+class QueryId(RecordId):
+    """A `RecordId` in a query string: ASCII digits only (int() would take "1_0", " 7", "٧")."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,20}", value):
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class JudgementItemSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    learner_id = record_id(required=True)
-    statement_id = record_id(required=True)
+    learner_id = RecordId(required=True)
+    statement_id = RecordId(required=True)
     verdict = fields.String(required=True, validate=validate.OneOf(VERDICTS))
     comment = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=MAX_COMMENT)
@@ -46,15 +65,15 @@ class HistoryQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    learner_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
-    statement_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    learner_id = QueryId(load_default=None)
+    statement_id = QueryId(load_default=None)
 
 
 class ProgressQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    learner_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    learner_id = QueryId(load_default=None)
 
 
 def first_item_index(messages: Any) -> int | None:

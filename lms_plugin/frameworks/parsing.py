@@ -1,6 +1,7 @@
 """Reading framework files: size limit, strict JSON, schema validation, content hash.
 
-Every problem is a `FrameworkFileError` naming the file and the JSON path of the problem.
+Every problem is a `FrameworkFileError` naming the file and the JSON path of the problem; nothing
+else ever escapes `parse_framework` (tests/fuzz/test_framework_fuzz.py holds it to that).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 from marshmallow import ValidationError
 
 from lms_plugin.frameworks.schemas import FrameworkFileSchema, json_path
-from lms_plugin.strict_json import DuplicateKeyError, refuse_duplicate_keys
+from lms_plugin.strict_json import StrictJSONError, StrictLimits, load_strict
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+# Seeds nest 5 deep; `sources` may carry a little structure of its own.
+LIMITS = StrictLimits(max_chars=MAX_FILE_BYTES, max_depth=32, max_values=200_000)
 
 
 class FrameworkFileError(ValueError):
@@ -79,7 +82,8 @@ class ParsedFramework:
 
 def read_framework_file(path: Path) -> ParsedFramework:
     """Read and validate one framework file."""
-    source = str(path)
+    # A file name that is not UTF-8 (surrogate escapes) is shown with replacement characters.
+    source = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -104,12 +108,9 @@ def parse_framework(data: bytes, source: str) -> ParsedFramework:
             source, [("$", f"not UTF-8 text (byte {error.start} is invalid)")]
         ) from None
     try:
-        document = json.loads(text, object_pairs_hook=refuse_duplicate_keys)
-    except json.JSONDecodeError as error:
-        message = f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        raise FrameworkFileError(source, [("$", message)]) from None
-    except DuplicateKeyError as error:
-        raise FrameworkFileError(source, [("$", str(error))]) from None
+        document = load_strict(text, LIMITS)
+    except StrictJSONError as error:
+        raise FrameworkFileError(source, [(error.path, error.message)]) from None
     if not isinstance(document, dict):
         raise FrameworkFileError(source, [("$", "must be a JSON object")])
     try:
@@ -117,10 +118,17 @@ def parse_framework(data: bytes, source: str) -> ParsedFramework:
     except ValidationError as error:
         raise FrameworkFileError(source, sorted(_flatten(error.messages, ()))) from None
     body = loaded["framework"]
+    exported_at = loaded["exportedAt"]
+    if exported_at is not None:
+        try:
+            exported_at = exported_at.astimezone(dt.UTC)
+        except OverflowError:
+            message = "is outside the years 1-9999 in UTC"
+            raise FrameworkFileError(source, [("$.exportedAt", message)]) from None
     return ParsedFramework(
         source=Path(source).name,
         schema_version=loaded["schemaVersion"],
-        exported_at=loaded["exportedAt"],
+        exported_at=exported_at,
         occupation=loaded["occupation"],
         version=body["version"],
         description=body["description"],

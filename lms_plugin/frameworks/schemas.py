@@ -6,32 +6,21 @@ Levels are a JSON object whose order is the order of the levels.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from lms_plugin.strict_json import json_path
+
 # C0 controls other than tab, newline and carriage return, and DEL: canonicalizers disagree on them,
-# so text carrying them could never be signed into a credential.
-# Lone surrogates (JSON allows "\ud800") cannot be stored as UTF-8 at all: refused alike.
+# so text carrying them could never be signed into a credential. Lone surrogates (JSON allows
+# "\ud800") cannot be stored as UTF-8 at all: refused alike (judgement text uses this rule too; the
+# strict JSON reader already refuses them anywhere in a framework file).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Level keys travel comma-separated in an LTI custom parameter: no commas, no whitespace.
 LEVEL_KEY = re.compile(r"^[^\s,]{1,100}$")
-
-
-def json_path(parts: tuple[str | int, ...]) -> str:
-    """`("framework", "levels", "a b", 3)` -> `$.framework.levels["a b"][3]`."""
-    out = "$"
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
-            out += f".{part}"
-        else:
-            out += "[" + json.dumps(part, ensure_ascii=False) + "]"
-    return out
 
 
 def no_control_characters(value: str) -> None:

@@ -70,3 +70,28 @@ def test_random_hostile_items_never_crash_and_refusals_save_nothing(
             assert response.json is not None and "message" in response.json
             assert count(app, Judgement) == before
     assert refused > len(bodies) // 2
+
+
+def test_unstorable_judgement_text_is_refused_by_name(app: Flask, course: Course) -> None:
+    """A lone surrogate (a valid JSON escape that UTF-8 cannot store) or a control character in a
+    comment or evidence link is a 422 naming the field, never a database error."""
+    for field, text in [
+        ("comment", "\ud800"),
+        ("comment", "a\x07b"),
+        ("evidence_url", "https://example.org/\udfff"),
+    ]:
+        item = {
+            "learner_id": course.learner_ids[0],
+            "statement_id": course.statements["emerging"][0],
+            "verdict": "met",
+            field: text,
+        }
+        response = course.staff.client.post(
+            "/api/v1/judgements",
+            headers=course.staff.headers,
+            data=json.dumps({"judgements": [item]}),
+            content_type="application/json",
+        )
+        assert response.status_code == 422, (field, text, response.status_code)
+        assert field in response.json["message"]
+        assert count(app, Judgement) == 0

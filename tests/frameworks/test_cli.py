@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
@@ -94,3 +96,69 @@ def test_commands_on_an_uninitialised_database_say_what_to_do(
     result = app.test_cli_runner().invoke(cli, ["frameworks", "list"])
     assert result.exit_code == 1
     assert "run `lms-plugin init` first" in result.output
+
+
+def broken_sources(folder: Path, name: str, raw: str) -> Path:
+    """A framework file whose `sources.onet` is the JSON text `raw` exactly as written."""
+    document = framework_document()
+    document["sources"]["onet"] = "@VALUE@"
+    path = folder / name
+    path.write_text(json.dumps(document).replace('"@VALUE@"', raw), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("raw", "where", "message"),
+    [
+        (r'"\ud800"', "$.sources.onet", "contains the lone surrogate U+D800"),
+        ("[" * 100_000 + "]" * 100_000, "$.sources.onet[0]", "nested more than 32 levels deep"),
+        ("NaN", "$.sources.onet", "NaN is not a JSON number"),
+    ],
+    ids=["lone surrogate", "100,000-deep nesting", "NaN"],
+)
+def test_files_no_database_can_store_are_refused_as_broken_files(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, raw: str, where: str, message: str
+) -> None:
+    good = write_json(tmp_path, "good.json", framework_document(soc="11-1111.00"))
+    broken = broken_sources(tmp_path, "broken.json", raw)
+
+    result = runner.invoke(cli, ["frameworks", "import", str(good), str(broken)])
+
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # refused, not a traceback
+    assert f"error: {broken}: {where}" in result.output
+    assert message in result.output
+    assert "1 of 2 file(s) refused; nothing was imported." in result.output
+    assert stored(app) == (0, 0)
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_and_stored_readably(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    name = os.fsdecode(b"caf\xe9.json")  # Latin-1 bytes: a surrogate escape in Python
+    path = write_json(tmp_path, name, framework_document())
+    result = runner.invoke(cli, ["frameworks", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "caf\ufffd.json: created" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(FrameworkVersion.source_name)) == "caf\ufffd.json"
+
+
+def test_the_extremes_the_reader_accepts_are_stored_by_the_database(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    extremes = (
+        '{"big": 1e308, "tiny": 5e-324, "long": ' + "9" * 100 + ', "emoji": "\\ud83d\\ude00", '
+        '"deep": ' + "[" * 29 + "-0.0" + "]" * 29 + "}"
+    )
+    path = broken_sources(tmp_path, "extremes.json", extremes)
+
+    result = runner.invoke(cli, ["frameworks", "import", str(path)])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        sources = db.session.scalar(select(FrameworkVersion.sources))
+    assert sources["onet"]["long"] == int("9" * 100)
+    assert sources["onet"]["emoji"] == "😀"
+    # JSONB keeps numbers as decimals: 1e308 comes back as the integer 10**308.
+    assert float(sources["onet"]["big"]) == 1e308 and float(sources["onet"]["tiny"]) == 5e-324

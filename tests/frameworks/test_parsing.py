@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -236,3 +237,89 @@ def test_a_lone_surrogate_escape_is_refused() -> None:
     with pytest.raises(FrameworkFileError) as caught:
         parse_framework(data, "surrogate.json")
     assert "lone surrogate U+D800" in str(caught.value)
+
+
+def with_sources_value(raw: str) -> bytes:
+    """A valid file whose `sources.onet` is the JSON text `raw`, as written (not re-encoded)."""
+    document = replaced(GOOD, "@VALUE@", "sources", "onet")
+    return json.dumps(document).replace('"@VALUE@"', raw).encode("utf-8")
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+STRICT_REFUSALS = {
+    "lone surrogate": (r'"v30\ud800"', "$.sources.onet", "contains the lone surrogate U+D800"),
+    "low surrogate": (r'"\udc00"', "$.sources.onet", "lone surrogate U+DC00"),
+    "NUL": (r'"a\u0000b"', "$.sources.onet", "contains the control character U+0000"),
+    "NaN": ("NaN", "$.sources.onet", "NaN is not a JSON number"),
+    "Infinity": ("Infinity", "$.sources.onet", "Infinity is not a JSON number"),
+    "-Infinity": ("[1, -Infinity]", "$.sources.onet[1]", "-Infinity is not a JSON number"),
+    "overflowing float": ("1e999", "$.sources.onet", "the number is too large"),
+    "5,000-digit integer": ("9" * 5000, "$.sources.onet", "more than 100 digits"),
+    "100,000-deep nesting": (
+        DEEP,
+        "$.sources.onet" + "[0]" * 30,
+        "nested more than 32 levels deep",
+    ),
+    "deep objects": (
+        '{"a": ' * 50 + "1" + "}" * 50,
+        "$.sources.onet" + ".a" * 30,
+        "nested more than 32 levels deep",
+    ),
+    "surrogate in a key": (
+        r'{"k\ud800": 1}',
+        "$.sources.onet",
+        r"a key contains the lone surrogate",
+    ),
+    "duplicate key inside sources": ('{"a": 1, "a": 2}', "$.sources.onet", 'the key "a" appears'),
+}
+
+
+@pytest.mark.parametrize("case", STRICT_REFUSALS, ids=str)
+def test_values_no_store_can_hold_are_refused_anywhere_with_their_path(case: str) -> None:
+    raw, path, message = STRICT_REFUSALS[case]
+    with pytest.raises(FrameworkFileError) as caught:
+        parse_framework(with_sources_value(raw), "broken.json")
+    assert caught.value.problems == [(path, caught.value.problems[0][1])]
+    assert message in caught.value.problems[0][1]
+    assert str(caught.value).startswith(f"broken.json: {path}: ")
+    str(caught.value).encode("utf-8")  # printable as it is: no lone surrogate in the message
+
+
+def test_unknown_fields_are_checked_by_the_strict_reader_too() -> None:
+    document = json.dumps({**GOOD, "extra\ud800": {"x": "\udfff"}}).encode("ascii")
+    with pytest.raises(FrameworkFileError) as caught:
+        parse_framework(document, "extra.json")
+    assert caught.value.problems == [("$", "a key contains the lone surrogate U+D800")]
+    document = json.dumps({**GOOD, "extra": [0, {"x": "\udfff"}]}).encode("ascii")
+    with pytest.raises(FrameworkFileError, match=r"\$\.extra\[1\]\.x: contains the lone surr"):
+        parse_framework(document, "extra.json")
+
+
+def test_a_path_through_an_unprintable_key_is_shown_escaped() -> None:
+    document = replaced(GOOD, {"a\x01b": [float("nan")]}, "sources")
+    data = json.dumps(document).encode("ascii")  # json.dumps writes NaN
+    with pytest.raises(FrameworkFileError) as caught:
+        parse_framework(data, "odd.json")
+    assert caught.value.problems == [('$.sources["a\\u0001b"][0]', "NaN is not a JSON number")]
+
+
+def test_an_export_time_outside_the_utc_calendar_is_refused() -> None:
+    for stamp in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        data = json.dumps(replaced(GOOD, stamp, "exportedAt")).encode()
+        with pytest.raises(FrameworkFileError, match=r"\$\.exportedAt: is outside the years"):
+            parse_framework(data, "time.json")
+    data = json.dumps(replaced(GOOD, "2026-05-15T14:40:50+02:00", "exportedAt")).encode()
+    assert parse_framework(data, "time.json").exported_at == dt.datetime(
+        2026, 5, 15, 12, 40, 50, tzinfo=dt.UTC
+    )
+
+
+def test_nesting_and_numbers_within_the_bounds_are_accepted() -> None:
+    fine = "[" * 27 + '{"n": 1e308, "i": ' + "9" * 100 + "}" + "]" * 27
+    parsed = parse_framework(with_sources_value(fine), "fine.json")
+    inner = parsed.sources["onet"]
+    for _ in range(27):
+        inner = inner[0]
+    assert inner == {"n": 1e308, "i": int("9" * 100)}
+    paired = parse_framework(with_sources_value(r'"\ud83d\ude00"'), "pair.json")
+    assert paired.sources == {"onet": "😀"}  # a surrogate pair is one character, not lone
