@@ -17,7 +17,6 @@ from lms_plugin.credentials.signing import NotACredential
 from lms_plugin.credentials.untrusted import DEFAULT_LIMITS
 from lms_plugin.credentials.verification import CredentialVerifier
 from lms_plugin.database import db
-from lms_plugin.lti import context
 
 
 @click.group("credentials")
@@ -43,8 +42,7 @@ def verify_command(file: Path) -> None:
     verifier = CredentialVerifier(
         db.session,
         current_app.extensions["issuer_settings"],
-        context.http(),
-        allow_private_hosts=current_app.config["ALLOW_HTTP_PLATFORMS"],
+        allow_private_addresses=current_app.config["ALLOW_PRIVATE_ADDRESSES"],
     )
     try:
         result = verifier.verify(data)

@@ -19,7 +19,8 @@ escapes literals and IRIs exactly as rdf-canonize does.
 
 Untrusted input is bounded: a deadline is checked while walking, expanding, processing contexts
 and hashing blank nodes, and the N-degree hashing (the part that can be made to explode) has a
-call budget.
+call budget. PyLD's own steps cannot be interrupted from inside (some are quadratic), so the hard
+bound is outside: verification runs this in a worker process killed at the deadline (`isolation`).
 """
 
 from __future__ import annotations
@@ -586,11 +587,13 @@ class _Rdfc:
     """RDFC-1.0 (W3C Recommendation 2024), with a deadline and an N-degree call budget."""
 
     def __init__(self, quads: Iterable[Quad], deadline: _Deadline) -> None:
-        self.quads = list(quads)
+        # Sorted, and terms taken in order: where RDFC-1.0 leaves a tie between blank nodes to the
+        # input's order, the labels must not depend on how a set happened to iterate.
+        self.quads = sorted(quads)
         self.deadline = deadline
         self.blank_quads: dict[str, list[Quad]] = {}
         for quad in self.quads:
-            for term in {quad[0], quad[2], quad[3]}:
+            for term in dict.fromkeys((quad[0], quad[2], quad[3])):
                 if term and term[0] == "_":
                     self.blank_quads.setdefault(term, []).append(quad)
         self.first_degree: dict[str, str] = {}

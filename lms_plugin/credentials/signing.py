@@ -4,7 +4,10 @@
 issuer that uses these formats and answers what `POST /api/v1/verify` answers:
 `{"verified": bool, "checks": [...], "errors": [...]}`. Neither touches the network nor Flask: the
 caller passes `resolve_key` (DID -> DID document, for did:web issuers; did:key resolves offline)
-and `fetch_status_list` (URL -> status list credential).
+and `fetch_status_list` (URL -> status list credential). A verification runs against one
+deadline (`Limits.max_seconds`, shared with the caller's fetches), canonicalizes the untrusted
+documents in worker processes killed at that deadline (`isolation`), and looks at no more than
+`Limits.max_proofs` proofs and `Limits.max_status_entries` status entries.
 
 eddsa-rdfc-2022: the signed bytes are SHA-256(canonical proof options) + SHA-256(canonical
 document without its proof), canonical meaning RDFC-1.0 N-Quads; the proof options are the proof
@@ -26,11 +29,12 @@ from cachetools import LRUCache
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from lms_plugin.credentials import canonical, dids, status_list
+from lms_plugin.credentials import canonical, dids, isolation, status_list
 from lms_plugin.credentials.builder import xsd_datetime
 from lms_plugin.credentials.documents import VC_V2
 from lms_plugin.credentials.untrusted import (
     DEFAULT_LIMITS,
+    Deadline,
     InputError,
     Limits,
     check_shape,
@@ -57,9 +61,21 @@ def _unsecured(document: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key != "proof"}
 
 
+def _canonical_hash(document: Mapping[str, Any], seconds: float | None) -> bytes:
+    """SHA-256 of the canonical form: our own documents (no `seconds`) here, untrusted ones in a
+    worker process killed when `seconds` are up."""
+    if seconds is None:
+        text = canonical.canonicalize(document)
+    else:
+        text = isolation.canonicalize(document, seconds)
+    try:
+        return hashlib.sha256(text.encode("utf-8")).digest()
+    except UnicodeEncodeError:
+        raise canonical.CanonicalizationError("it has text that is not valid Unicode") from None
+
+
 def _document_hash(document: Mapping[str, Any], seconds: float | None) -> bytes:
-    text = canonical.canonicalize(_unsecured(document), seconds=seconds)
-    return hashlib.sha256(text.encode("utf-8")).digest()
+    return _canonical_hash(_unsecured(document), seconds)
 
 
 def _hash_data(
@@ -71,9 +87,7 @@ def _hash_data(
     started = time.monotonic()
     config = {"@context": document.get("@context"), **proof_options}
     config.pop("proofValue", None)
-    config_hash = hashlib.sha256(
-        canonical.canonicalize(config, seconds=seconds).encode("utf-8")
-    ).digest()
+    config_hash = _canonical_hash(config, seconds)
     if document_hash is None:
         if seconds is not None:
             seconds = max(0.001, seconds - (time.monotonic() - started))
@@ -177,13 +191,15 @@ def _types(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _well_formed(credential: Any) -> str | None:
+def _well_formed(credential: Any, limits: Limits) -> str | None:
     """Why `credential` is not a VC 2.0 credential, or None."""
     if not isinstance(credential, dict):
         return "The input is not a JSON object."
     contexts = credential.get("@context")
     if not isinstance(contexts, list) or not contexts or contexts[0] != VC_V2:
         return f'Its "@context" must be a list starting with "{VC_V2}".'
+    if len(contexts) > limits.max_contexts:
+        return f'Its "@context" lists more than {limits.max_contexts} contexts.'
     if "VerifiableCredential" not in _types(credential.get("type")):
         return 'Its "type" must include "VerifiableCredential".'
     subjects = credential.get("credentialSubject")
@@ -210,7 +226,7 @@ class _Verifier:
     fetch_status_list: FetchStatusList
     now: dt.datetime
     limits: Limits
-    started: float = field(default_factory=time.monotonic)
+    deadline: Deadline
     # Canonical hashes of the documents being verified (the credential, its status lists).
     document_hashes: dict[int, bytes] = field(default_factory=dict)
 
@@ -221,9 +237,9 @@ class _Verifier:
         return cached
 
     def remaining(self) -> float:
-        left = self.limits.max_seconds - (time.monotonic() - self.started)
+        left = self.deadline.remaining()
         if left <= 0:
-            raise canonical.LimitExceeded("verification took too long")
+            raise canonical.LimitExceeded(_too_long(self.deadline))
         return left
 
     def did_document(self, did: str) -> Mapping[str, Any]:
@@ -239,6 +255,12 @@ class _Verifier:
     def check_proofs(self, credential: dict[str, Any], checks: _Checks) -> None:
         """Signature and issuer key: at least one eddsa-rdfc-2022 proof must pass both."""
         proofs = [p for p in _types(credential.get("proof", [])) if isinstance(p, dict)]
+        if len(proofs) > self.limits.max_proofs:
+            checks.failed(
+                "signature", f"It has more than {self.limits.max_proofs} proofs: none was checked."
+            )
+            checks.failed("issuer key", "No signing key was checked.")
+            return
         ours = [
             p for p in proofs if p.get("type") == PROOF_TYPE and p.get("cryptosuite") == CRYPTOSUITE
         ]
@@ -335,6 +357,13 @@ class _Verifier:
         if not entries:
             checks.passed("not revoked", "It carries no revocation status; none to check.")
             return
+        if len(entries) > self.limits.max_status_entries:
+            checks.failed(
+                "not revoked",
+                f"It has more than {self.limits.max_status_entries} status entries: "
+                "none was checked.",
+            )
+            return
         for entry in entries:
             if entry.get("type") != "BitstringStatusListEntry":
                 checks.failed(
@@ -351,11 +380,10 @@ class _Verifier:
     def check_entry(self, credential: dict[str, Any], entry: dict[str, Any]) -> str | None:
         url = entry.get("statusListCredential")
         purpose = entry.get("statusPurpose")
-        try:
-            index = int(entry.get("statusListIndex"))
-        except (TypeError, ValueError):
-            return "Its status entry has no numeric statusListIndex."
-        if not isinstance(url, str) or not isinstance(purpose, str) or index < 0:
+        index = _status_index(entry.get("statusListIndex"))
+        if index is None:
+            return "Its status entry has no statusListIndex (a whole number, at least 0)."
+        if not isinstance(url, str) or not isinstance(purpose, str):
             return "Its status entry names no status list or purpose."
         try:
             listed = self.fetch_status_list(url)
@@ -397,7 +425,7 @@ class _Verifier:
             problem = _STATUS_LIST_CACHE.get(key)
         if problem is None:
             inner = _Checks()
-            why = _well_formed(listed)
+            why = _well_formed(listed, self.limits)
             if why:
                 inner.failed("well-formed", why)
             else:
@@ -421,6 +449,19 @@ class _Verifier:
         return None
 
 
+def _status_index(value: Any) -> int | None:
+    """The entry's index (the spec writes it as a string of digits; a JSON integer is read too)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**18:
+        return value
+    return None
+
+
+def _too_long(deadline: Deadline) -> str:
+    return f"it took longer than the {deadline.seconds:g} seconds allowed"
+
+
 def _verify_signature(public_key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
     try:
         public_key.verify(signature, data)
@@ -436,14 +477,18 @@ def verify_credential(
     fetch_status_list: FetchStatusList,
     now: dt.datetime | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    deadline: Deadline | None = None,
 ) -> VerificationResult:
-    """Verify a credential (a parsed object, or JSON text from anyone) within `limits`.
+    """Verify a credential (a parsed object, or JSON text from anyone) within `limits`, by
+    `deadline` (default: `limits.max_seconds` from now; the caller's fetches share it). An answer
+    reached after the deadline is "not verified", whatever the checks said.
 
     Checks: well-formed (a VC 2.0 whose every term the pinned contexts define), signature,
     issuer key (the verification method is in the issuer's DID document under assertionMethod),
     not revoked (Bitstring Status List, itself signature-checked), not expired.
     Raises `NotACredential` only when the input is not a JSON object at all.
     """
+    deadline = deadline or Deadline(limits.max_seconds)
     checks = _Checks()
     if isinstance(document, str | bytes):
         try:
@@ -456,10 +501,10 @@ def verify_credential(
     now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
-    verifier = _Verifier(resolve_key, fetch_status_list, now, limits)
+    verifier = _Verifier(resolve_key, fetch_status_list, now, limits, deadline)
     try:
         check_shape(credential, limits)
-        why = _well_formed(credential)
+        why = _well_formed(credential, limits)
         if why is None:
             # Canonicalizing now finds undefined terms and relative IRIs before anything else.
             verifier.document_hash(credential)
@@ -476,8 +521,11 @@ def verify_credential(
         verifier.check_dates(credential, checks)
     except canonical.LimitExceeded as error:
         checks.failed("well-formed", f"Verification stopped: {error}.")
+        return checks.result(credential)
     except canonical.CanonicalizationError as error:
         checks.failed("well-formed", f"It is not valid JSON-LD for these vocabularies: {error}.")
     except InputError as error:
         checks.failed("well-formed", f"It is not a credential: {error}.")
+    if deadline.passed():
+        checks.failed("well-formed", f"Verification stopped: {_too_long(deadline)}.")
     return checks.result(credential)

@@ -1,8 +1,12 @@
-"""Reading JSON nobody vouches for: bounded size, depth and node count, strict syntax."""
+"""Reading JSON nobody vouches for: bounded size, depth and node count, strict syntax, and the
+deadline one verification runs against."""
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,19 +20,56 @@ class Limits:
     max_bytes: int = 1024 * 1024
     max_depth: int = 64
     max_values: int = 100_000
-    # Wall-clock budget for the canonicalizations of one verification.
+    # Wall-clock budget of one whole verification: every fetch and every canonicalization.
     max_seconds: float = 2.0
+    # Documents fetched from other servers (DID documents, status lists) per verification.
+    max_fetches: int = 8
+    # Proofs and status entries looked at; a credential with more is refused before any fetch.
+    max_proofs: int = 8
+    max_status_entries: int = 8
+    # Entries of a top-level "@context" (credentials use two to four).
+    max_contexts: int = 16
 
 
 DEFAULT_LIMITS = Limits()
+# Integers longer than this are refused (JSON-LD reads anything past 21 digits as a double anyway).
+MAX_INTEGER_DIGITS = 100
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InputError(ValueError):
     """The input is not a JSON object we are willing to process."""
 
 
+class Deadline:
+    """The moment (`time.monotonic()`) by which a verification must have its answer."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+
 def _no_constant(name: str) -> Any:
     raise InputError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InputError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise InputError(f"a number has more than {MAX_INTEGER_DIGITS} digits")
+    return int(text)
 
 
 def parse_json(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
@@ -42,7 +83,11 @@ def parse_json(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
             raise InputError("the input is not UTF-8 text") from None
     try:
         value = json.loads(
-            data, object_pairs_hook=refuse_duplicate_keys, parse_constant=_no_constant
+            data,
+            object_pairs_hook=refuse_duplicate_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite,
+            parse_int=_integer,
         )
     except DuplicateKeyError as error:
         raise InputError(str(error)) from None
@@ -55,7 +100,8 @@ def parse_json(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
 
 
 def check_shape(value: Any, limits: Limits = DEFAULT_LIMITS) -> None:
-    """Refuse documents nested deeper than `max_depth` or with more than `max_values` values."""
+    """Refuse documents nested deeper than `max_depth` or with more than `max_values` values,
+    non-finite numbers, and text that is not valid Unicode (lone surrogates)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     count = 0
     while stack:
@@ -66,8 +112,19 @@ def check_shape(value: Any, limits: Limits = DEFAULT_LIMITS) -> None:
         if depth > limits.max_depth:
             raise InputError(f"the input is nested more than {limits.max_depth} levels deep")
         if isinstance(item, dict):
+            for key in item:
+                _check_text(key)
             stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
-        elif isinstance(item, float) and item != item:  # NaN from a dict built in Python
-            raise InputError("NaN is not JSON")
+        elif isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise InputError("NaN and infinite numbers are not JSON")
+
+
+def _check_text(text: Any) -> None:
+    if not isinstance(text, str):
+        raise InputError("object keys must be text")
+    if _SURROGATE.search(text):
+        raise InputError("the input has text that is not valid Unicode (a lone surrogate)")

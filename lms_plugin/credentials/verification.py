@@ -1,57 +1,120 @@
-"""Verifying credentials from anyone: our own DID document and status lists are read locally;
-other issuers' are fetched over HTTPS, with the guards untrusted URLs need (no private or loopback
-addresses, no redirects, size and time limits)."""
+"""Verifying credentials from anyone, within one deadline and a cap on remote fetches.
+
+The tool's own DID documents, status lists and credentials are read locally. Other issuers' are
+fetched through `lms_plugin.outbound` (public addresses only unless `ALLOW_PRIVATE_ADDRESSES`, no
+redirects, a size cap), before the verification's deadline, at most `Limits.max_fetches` per
+verification, and kept for a few minutes in a bounded in-process cache, so that one credential
+cannot make the tool send many requests and an issuer is not asked again for every verification.
+"""
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import socket
+import threading
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
+from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
+from lms_plugin import outbound
 from lms_plugin.credentials import dids, issuance, signing
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
+from lms_plugin.credentials.untrusted import (
+    DEFAULT_LIMITS,
+    Deadline,
+    InputError,
+    Limits,
+    parse_json,
+)
 
-MAX_REMOTE_BYTES = 1024 * 1024
-REMOTE_TIMEOUT = (3.05, 5)
+# Remote documents (DID documents, status lists) are kept this long, up to this many bytes in all.
+REMOTE_TTL_SECONDS = 300
+REMOTE_CACHE_BYTES = 16 * 1024 * 1024
 
 
 class FetchRefused(ValueError):
     """A URL we will not fetch, or a fetch that failed; the message is safe to show."""
 
 
+class _RemoteCache:
+    """Bodies of remote documents by URL (bytes, parsed afresh by each user: nothing shared is
+    mutable), expiring after `REMOTE_TTL_SECONDS`, at most `REMOTE_CACHE_BYTES` in all."""
+
+    def __init__(self) -> None:
+        self.bodies: TTLCache[tuple[str, bool], bytes] = TTLCache(
+            maxsize=REMOTE_CACHE_BYTES, ttl=REMOTE_TTL_SECONDS, getsizeof=len
+        )
+        self.lock = threading.Lock()  # cachetools caches are not thread-safe
+
+    def get(self, key: tuple[str, bool]) -> bytes | None:
+        with self.lock:
+            return self.bodies.get(key)
+
+    def put(self, key: tuple[str, bool], body: bytes) -> None:
+        if len(body) <= REMOTE_CACHE_BYTES // 16:
+            with self.lock:
+                self.bodies[key] = body
+
+
+REMOTE_DOCUMENTS = _RemoteCache()
+
+
 class CredentialVerifier:
-    """`verify(document)` for the web pages, the API and the CLI."""
+    """`verify(document)` and `verify_url(url)` for the web pages, the API and the CLI."""
 
     def __init__(
         self,
         session: Session,
         settings: IssuerSettings,
-        http: requests.Session,
-        allow_private_hosts: bool = False,
+        *,
+        allow_private_addresses: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.session = session
         self.settings = settings
-        self.http = http
-        self.allow_private_hosts = allow_private_hosts
-        self.own_prefix = settings.base_url + "/"
+        self.limits = limits
+        self.policy = outbound.Policy(
+            allow_private=allow_private_addresses,
+            seconds=limits.max_seconds,
+            max_bytes=limits.max_bytes,
+        )
 
     def verify(self, document: Mapping[str, Any] | str | bytes) -> signing.VerificationResult:
         """Raises `signing.NotACredential` when the input is not a JSON object at all."""
+        return _Verification(self).verify(document)
+
+    def verify_url(self, url: str) -> signing.VerificationResult:
+        """Fetch the credential at `url` (ours read locally) and verify it, under one deadline.
+
+        Raises `FetchRefused` when it cannot be fetched, `signing.NotACredential` as `verify`."""
+        run = _Verification(self)
+        return run.verify(run.fetch_credential(url))
+
+
+class _Verification:
+    """One verification: its deadline and its count of remote fetches."""
+
+    def __init__(self, verifier: CredentialVerifier) -> None:
+        self.verifier = verifier
+        self.session = verifier.session
+        self.settings = verifier.settings
+        self.limits = verifier.limits
+        self.deadline = Deadline(verifier.limits.max_seconds)
+        self.fetches = 0
+
+    def verify(self, document: Mapping[str, Any] | str | bytes) -> signing.VerificationResult:
         return signing.verify_credential(
-            document, resolve_key=self.resolve_key, fetch_status_list=self.fetch_status_list
+            document,
+            resolve_key=self.resolve_key,
+            fetch_status_list=self.fetch_status_list,
+            limits=self.limits,
+            deadline=self.deadline,
         )
 
     def resolve_key(self, did: str) -> Mapping[str, Any] | None:
-        own = issuance.did_document(self.session, self.settings)
-        if did == own["id"]:
-            return own
+        if issuance.is_own_did(self.settings, did):  # the tool's or a profile's: never fetched
+            return issuance.own_did_document(self.session, self.settings, did)
         if did.startswith("did:web:"):
             return self.fetch_json(dids.did_web_document_url(did))
         return None
@@ -62,7 +125,7 @@ class CredentialVerifier:
             return issuance.signed_status_list(self.session, self.settings, list_id)
         return self.fetch_json(url)
 
-    def fetch_credential(self, url: str) -> str:
+    def fetch_credential(self, url: str) -> str | bytes:
         """The text of a credential given by URL (ours read locally)."""
         if url.startswith(self.settings.credential_url("")):
             credential_id = url.removeprefix(self.settings.credential_url("")).removesuffix(".json")
@@ -70,46 +133,30 @@ class CredentialVerifier:
             if found is None:
                 raise FetchRefused("there is no credential at this address")
             return found.document
-        return self.fetch_text(url, accept="application/ld+json, application/json")
+        return self.fetch(url, accept="application/ld+json, application/json")
 
     def fetch_json(self, url: str) -> Any:
+        key = (url, self.verifier.policy.allow_private)
+        cached = REMOTE_DOCUMENTS.get(key)
+        body = self.fetch(url, accept="application/json") if cached is None else cached
         try:
-            return json.loads(self.fetch_text(url, accept="application/json"))
-        except ValueError:
-            raise FetchRefused(f"{url} did not answer JSON") from None
+            document = parse_json(body, self.limits)
+        except InputError as error:
+            raise FetchRefused(f"{url[:200]} did not answer usable JSON ({error})") from None
+        if cached is None:  # kept from its fetch on: an issuer's changes show within the TTL
+            REMOTE_DOCUMENTS.put(key, body)
+        return document
 
-    def fetch_text(self, url: str, accept: str) -> str:
-        self._check_url(url)
-        try:
-            response = self.http.get(
-                url,
-                headers={"Accept": accept},
-                timeout=REMOTE_TIMEOUT,
-                allow_redirects=False,
-                stream=True,
+    def fetch(self, url: str, accept: str) -> bytes:
+        if self.fetches >= self.limits.max_fetches:
+            raise FetchRefused(
+                f"verifying it needs more than {self.limits.max_fetches} documents from other "
+                "servers, so the rest were not fetched"
             )
-            body = response.raw.read(MAX_REMOTE_BYTES + 1, decode_content=True)
-        except requests.RequestException as error:
-            raise FetchRefused(f"{url} could not be fetched ({type(error).__name__})") from None
-        if response.status_code != 200:
-            raise FetchRefused(f"{url} answered {response.status_code}")
-        if len(body) > MAX_REMOTE_BYTES:
-            raise FetchRefused(f"{url} answered more than {MAX_REMOTE_BYTES} bytes")
-        return body.decode("utf-8", errors="replace")
-
-    def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme != "https" and not (self.allow_private_hosts and parts.scheme == "http"):
-            raise FetchRefused(f"only https URLs are fetched, not {url[:200]!r}")
-        if not parts.hostname:
-            raise FetchRefused(f"{url[:200]!r} has no host")
-        if self.allow_private_hosts:
-            return
+        if self.deadline.passed():
+            raise FetchRefused(f"no time was left to fetch {url[:200]}")
+        self.fetches += 1
         try:
-            addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, None)}
-        except OSError:
-            raise FetchRefused(f"{parts.hostname} does not resolve") from None
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            if not ip.is_global:
-                raise FetchRefused(f"{parts.hostname} is not a public address")
+            return outbound.get(url, self.verifier.policy, accept=accept, deadline=self.deadline.at)
+        except outbound.OutboundRefused as error:
+            raise FetchRefused(str(error)) from None

@@ -197,11 +197,20 @@ HARD_GRAPHS = {
 }
 
 
+# Here two blank nodes tie and RDFC-1.0 lets the input's order decide: PyLD's answer follows the
+# process's string hash seed, rdf-canonize's the order of the N-Quads. We sort the quads first, so
+# ours is always the one rdf-canonize gives for these quads sorted.
+RDF_CANONIZE = {
+    "graph names": "<urn:x> <urn:q> _:c14n1 .\n_:c14n2 <urn:p> _:c14n3 _:c14n0 .\n"
+    "_:c14n3 <urn:p> _:c14n2 _:c14n1 .\n"
+}
+
+
 @pytest.mark.parametrize("name", list(HARD_GRAPHS))
 def test_rdfc_matches_pyld_on_hard_graphs(name: str) -> None:
     nquads = HARD_GRAPHS[name]
     ours = canonical._Rdfc(_quads(nquads), canonical._Deadline(None)).run()
-    assert ours == _reference(nquads)
+    assert ours == (RDF_CANONIZE[name] if name in RDF_CANONIZE else _reference(nquads))
 
 
 def test_a_poison_graph_stops_within_its_budget() -> None:
