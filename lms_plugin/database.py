@@ -6,6 +6,8 @@ wrapper, anything else is rolled back. CLI commands commit explicitly.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, g
@@ -17,9 +19,24 @@ def make_engine(url: str) -> Engine:
     """An engine with the settings each backend needs (SQLite: foreign keys, WAL, busy timeout)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
+        if engine.url.database and engine.url.database != ":memory:":
+            private_file(Path(engine.url.database))
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True, insertmanyvalues_page_size=100)
+
+
+def private_file(path: Path) -> None:
+    """Make the SQLite file readable by its owner only (it holds personal data): a new file (and a
+    new folder for it) is created so, an existing one of ours loses any group and other access;
+    existing folders are left alone. SQLite gives its -wal and -shm files the file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        found = path.stat()
+        if found.st_mode & 0o077 and found.st_uid == os.geteuid():
+            path.chmod(found.st_mode & 0o700)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from lms_plugin.assessment import services
 from lms_plugin.assessment.api import launch_placement, listeners
+from lms_plugin.assessment.retry import retry_races
 from lms_plugin.assessment.rules import LevelRule
 from lms_plugin.database import db
 from lms_plugin.lti.models import Course
@@ -15,6 +16,7 @@ blueprint = Blueprint("assessment_pages", __name__)
 
 
 @blueprint.post("/launch/<launch_id>/rule")
+@retry_races
 def change_rule(launch_id: str) -> ResponseReturnValue:
     """Staff set when a level counts as achieved; every learner's levels are recomputed."""
     _, placement = launch_placement(staff=True, launch_id=launch_id)
@@ -30,8 +32,9 @@ def change_rule(launch_id: str) -> ResponseReturnValue:
     return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
 
 
-@blueprint.get("/launch/<launch_id>/overview")
+@blueprint.route("/launch/<launch_id>/overview", methods=["GET", "POST"])
 def overview(launch_id: str) -> ResponseReturnValue:
+    """The cohort overview (POST: from a cookieless page, with its CSRF token)."""
     launch, placement = launch_placement(staff=True, launch_id=launch_id)
     learner_ids = {p.id for p in services.learners(db.session, placement.link.course_id)}
     counts: dict[int, dict[str, int]] = {

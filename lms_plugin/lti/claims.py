@@ -3,8 +3,6 @@ scopes, media types, roles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 MESSAGE_TYPE = LTI + "message_type"
 VERSION = LTI + "version"
@@ -52,28 +50,67 @@ MEDIA_RESULT_CONTAINER = "application/vnd.ims.lis.v2.resultcontainer+json"
 MEDIA_MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-STAFF_ROLE_NAMES = frozenset(
-    {"Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator"}
-)
-LEARNER_ROLE_NAMES = frozenset({"Learner", "Student"})
-
-
-def role_names(roles: Iterable[str]) -> set[str]:
-    """Short names of context, sub- and institution roles: `.../membership#Instructor` ->
-    `Instructor`, `.../membership/Instructor#TeachingAssistant` -> `TeachingAssistant`; short
-    forms such as `Learner` pass through."""
-    return {
-        role.rpartition("#")[2] if "#" in role else role.rsplit("/", 1)[-1]
-        for role in roles
-        if isinstance(role, str)
+# Roles (LTI 1.3 Core, appendix A.2). Only context (course membership) roles decide what someone
+# may do in a course: system roles (`.../system/person#...`), institution roles
+# (`.../institution/person#...`), LIS v2 person roles and other vocabularies never do.
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+CONTEXT_ROLE = LIS + "membership#"
+CONTEXT_SUB_ROLE = LIS + "membership/"
+CONTEXT_PRINCIPALS = frozenset(
+    {
+        "Administrator",
+        "ContentDeveloper",
+        "Instructor",
+        "Learner",
+        "Mentor",
+        "Manager",
+        "Member",
+        "Officer",
     }
+)
+# Course staff: those who teach, grade or build the course (a TeachingAssistant or Grader is an
+# Instructor sub-role, so counts through its principal). Mentor is not staff: Canvas sends it for
+# observers (parents), and mentors advise learners, they do not judge them.
+STAFF_PRINCIPALS = frozenset({"Instructor", "ContentDeveloper", "Administrator"})
+# Deprecated simple names of context roles that some platforms still send (Moodle's roster);
+# `TeachingAssistant` is the LTI 1.1 context role, an Instructor sub-role in LTI 1.3.
+SIMPLE_NAMES = {name: name for name in CONTEXT_PRINCIPALS} | {"TeachingAssistant": "Instructor"}
+
+STAFF = "staff"
+LEARNER = "learner"
 
 
-def is_staff(roles: Iterable[str]) -> bool:
-    """Instructor, TeachingAssistant, ContentDeveloper or Administrator, in the course or the
-    institution."""
-    return bool(role_names(roles) & STAFF_ROLE_NAMES)
+def context_roles(roles: object) -> set[str]:
+    """The principal context roles in a roles claim: `.../membership#Instructor` and
+    `.../membership/Instructor#Grader` both give `Instructor` (a sub-role implies its principal),
+    `.../membership/Learner#Instructor` gives `Learner`; simple names count as context roles;
+    anything else (institution, system or unknown roles, non-strings) gives nothing."""
+    found: set[str] = set()
+    for role in roles if isinstance(roles, list | tuple | set | frozenset) else ():
+        if not isinstance(role, str):
+            continue
+        if role.startswith(CONTEXT_ROLE):
+            name: str | None = role[len(CONTEXT_ROLE) :]
+        elif role.startswith(CONTEXT_SUB_ROLE):
+            principal, hash_, sub_role = role[len(CONTEXT_SUB_ROLE) :].partition("#")
+            name = principal if hash_ and sub_role else None
+        else:
+            name = SIMPLE_NAMES.get(role)
+        if name in CONTEXT_PRINCIPALS:
+            found.add(name)
+    return found
 
 
-def is_learner(roles: Iterable[str]) -> bool:
-    return bool(role_names(roles) & LEARNER_ROLE_NAMES)
+def course_role(roles: object) -> str | None:
+    """`STAFF`, `LEARNER` or None (a mentor, a member, no course role at all). Someone both
+    staff and learner of one course counts as staff, as the LMS grants them its rights."""
+    names = context_roles(roles)
+    if names & STAFF_PRINCIPALS:
+        return STAFF
+    return LEARNER if "Learner" in names else None
+
+
+def is_staff(roles: object) -> bool:
+    """Course staff: Instructor (with its sub-roles TeachingAssistant, Grader, ...),
+    ContentDeveloper or Administrator, as a context role."""
+    return course_role(roles) == STAFF

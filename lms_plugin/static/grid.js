@@ -198,6 +198,32 @@
     say(shown + " learner" + (shown === 1 ? "" : "s") + " shown.");
   });
 
+  // CSV downloads go through fetch with the launch's headers (a cookieless launch has no cookie
+  // for a plain link to carry), then are saved from a blob.
+  document.querySelectorAll("a[data-download]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      say("Preparing " + link.dataset.download + "…");
+      fetch(link.pathname, {
+        credentials: "same-origin",
+        headers: { "X-LTI-Launch-Id": launchId, "X-CSRFToken": csrf, "Accept": "text/csv" }
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("The server answered " + response.status); }
+        return response.blob();
+      }).then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var save = document.createElement("a");
+        save.href = url;
+        save.download = link.dataset.download;
+        document.body.appendChild(save);
+        save.click();
+        save.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+        say("Downloaded " + link.dataset.download + ".");
+      }).catch(function (error) { say("Not downloaded: " + error.message); });
+    });
+  });
+
   var first = table.querySelector("tbody button.cell");
   if (first) { first.tabIndex = 0; current = first; }
 })();
