@@ -58,7 +58,9 @@ bench: $(BIN)/.installed ralph-deps  ## every benchmark, each printing its figur
 	$(BIN)/python -m bench.launches --database postgresql
 	$(BIN)/python -m bench.assessment --database both
 	$(BIN)/python -m bench.credentials
+	$(BIN)/python -m bench.verifier
 	RALPH_VENV=$(RALPH_VENV) $(BIN)/python -m bench.xapi --database both
+	$(BIN)/python -m bench.concurrency --database both
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -15,8 +15,8 @@ from lms_plugin.cli import register_commands
 from lms_plugin.config import PROJECT_ROOT, instance_path, load_config
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.database import db
+from lms_plugin.lti import platform_storage
 from lms_plugin.lti.http import TimeoutSession
-from lms_plugin.lti.platform_storage import LaunchSessionInterface
 from lms_plugin.secret_box import SecretBox
 
 csrf = CSRFProtect()
@@ -44,7 +44,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(_start_timer)
     app.after_request(_response_headers)
     db.init_app(app)
-    app.session_interface = LaunchSessionInterface()
+    platform_storage.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
 
@@ -67,14 +67,14 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(credential_pages)
     csrf.exempt(verify_api)
     from lms_plugin.credentials.listener import CredentialIssuer, xapi_hook
+    from lms_plugin.lti.issuer_profiles import ProfileDirectory
     from lms_plugin.lti.scores import ScorePassback
     from xapi.recorder import XapiRecorder
 
     app.extensions["issuer_settings"] = IssuerSettings(
         base_url=app.config["BASE_URL"],
-        name=app.config["ISSUER_NAME"],
-        url=app.config["ISSUER_URL"] or app.config["BASE_URL"],
         box=app.extensions["secret_box"],
+        profiles=ProfileDirectory(),
         validity_days=app.config["CREDENTIAL_VALIDITY_DAYS"] or None,
     )
     recorder = XapiRecorder(app.config["BASE_URL"], include_email=app.config["XAPI_INCLUDE_EMAIL"])

@@ -17,11 +17,12 @@ from flask.cli import ScriptInfo, with_appcontext
 
 from lms_plugin import delivery, migrate
 from lms_plugin.credential_commands import credentials_group
+from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.delivery import BackgroundDelivery
 from lms_plugin.frameworks import services as frameworks_services
 from lms_plugin.frameworks.parsing import FrameworkFileError, ParsedFramework, read_framework_file
-from lms_plugin.lti import keys, registrations
+from lms_plugin.lti import invites, issuer_profiles, keys, registrations
 from lms_plugin.xapi_commands import xapi_group
 
 
@@ -62,6 +63,7 @@ def demo_command(ctx: click.Context, host: str, port: int) -> None:
     """Initialise, then serve the tool on the embedded defaults (SQLite, in-process delivery) with
     the sandbox LMS at /sandbox."""
     os.environ.setdefault("SANDBOX_ENABLED", "1")
+    os.environ.setdefault("ALLOW_PRIVATE_ADDRESSES", "1")  # verify what the demo serves locally
     ctx.invoke(init_command)
     app = ctx.ensure_object(ScriptInfo).load_app()
     BackgroundDelivery(app).start()
@@ -72,19 +74,31 @@ def demo_command(ctx: click.Context, host: str, port: int) -> None:
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:5000", show_default=True, help="HOST:PORT to bind.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(6, 256), help="Per worker."
+)
 @with_appcontext
-def serve_command(bind: str, workers: int) -> None:
-    """Serve the tool with gunicorn (production); run `lms-plugin init` before."""
+def serve_command(bind: str, workers: int, threads: int) -> None:
+    """Serve the tool with gunicorn (production); run `lms-plugin init` before.
+
+    Threaded workers (gthread): a request waiting on a slow remote server (verification fetches)
+    holds one thread, not a whole worker, and at most 4 threads of a worker verify at once."""
     require_current_schema()
     from gunicorn.app.base import BaseApplication
 
     from lms_plugin import create_app
+    from lms_plugin.credentials import isolation
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("post_worker_init", lambda _worker: isolation.warm_up())
             self.cfg.set("accesslog", "-")
+            # The path without the query string: a query can carry a secret (a registration link).
+            self.cfg.set("access_log_format", '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"')
 
         def load(self) -> Flask:
             return create_app()
@@ -234,6 +248,7 @@ def platform_list_command(as_json: bool) -> None:
             "auth_token_url": p.auth_token_url,
             "jwks_url": p.jwks_url,
             "deployments": [d.deployment_id for d in p.deployments],
+            "issuer_profile": issuer_profiles.summary(db.session, p),
         }
         for p in registrations.list_platforms(db.session)
     ]
@@ -243,10 +258,75 @@ def platform_list_command(as_json: bool) -> None:
     if not rows:
         click.echo("No platforms registered yet.")
     for row in rows:
+        profile = row["issuer_profile"]
         click.echo(
             f"{row['id']:>4}  {row['issuer']}  client {row['client_id']}  "
-            f"deployments: {', '.join(row['deployments']) or '-'}  {row['name']}"
+            f"deployments: {', '.join(row['deployments']) or '-'}  {row['name']}  "
+            f"credentials issued by: {profile['name']} [{profile['slug'] or 'default'}]"
         )
+
+
+@platform_group.command("invite")
+@click.option("--name", default="", help="A name for the platform (shown in `platform list`).")
+@click.option(
+    "--expires-in",
+    type=float,
+    default=invites.DEFAULT_EXPIRES_IN_HOURS,
+    show_default=True,
+    metavar="HOURS",
+    help=f"Hours the link stays usable (at most {invites.MAX_EXPIRES_IN_HOURS:g}).",
+)
+@with_appcontext
+def platform_invite_command(name: str, expires_in: float) -> None:
+    """Print a single-use registration link: paste it into the LMS as the Tool URL (LTI Dynamic
+    Registration); the platform is registered and live once the LMS has used it."""
+    require_current_schema()
+    try:
+        url = invites.create_invite(db.session, current_app.config["BASE_URL"], name, expires_in)
+    except invites.InviteError as error:
+        raise click.UsageError(f"{error}.") from None
+    db.session.commit()
+    click.echo(url)
+
+
+@platform_group.command("issuer")
+@click.option("--issuer", required=True, help="The platform's issuer (iss).")
+@click.option("--client-id", default=None, help="Which platform, when several share the issuer.")
+@click.option("--deployment-id", default=None, help="Only for this deployment of the platform.")
+@click.option("--name", required=True, help="The institution credentials name as their issuer.")
+@click.option("--url", default=None, help="The institution's web site, shown with its name.")
+@click.option(
+    "--slug", default=None, help="Its DID path: did:web:<tool host>:issuers:<slug> (new only)."
+)
+@with_appcontext
+def platform_issuer_command(
+    issuer: str,
+    client_id: str | None,
+    deployment_id: str | None,
+    name: str,
+    url: str | None,
+    slug: str | None,
+) -> None:
+    """Set who credentials of a platform (or of one deployment, which overrides the platform)
+    name as their issuer; it signs with its own key. Credentials issued earlier keep theirs."""
+    require_current_schema()
+    settings = current_app.extensions["issuer_settings"]
+    try:
+        platform, deployment = issuer_profiles.find_scope(
+            db.session, issuer, client_id, deployment_id
+        )
+        profile = issuer_profiles.set_profile(
+            db.session, platform, deployment, name=name, url=url, slug=slug
+        )
+    except issuer_profiles.IssuerProfileError as error:
+        raise click.ClickException(str(error)) from None
+    identity = issuance.profile_identity(db.session, settings, issuer_profiles.info(profile))
+    db.session.commit()
+    where = f"deployment {deployment.deployment_id}" if deployment else "every deployment"
+    click.echo(
+        f"Issuer for {platform.issuer} (client {platform.client_id}), {where}: {profile.name}"
+        f"{f' <{profile.url}>' if profile.url else ''}; DID {identity.did}"
+    )
 
 
 @click.group("keys")
@@ -258,16 +338,32 @@ def keys_group() -> None:
 @click.option(
     "--purpose", type=click.Choice(sorted(keys.ALGORITHMS)), default="lti", show_default=True
 )
+@click.option(
+    "--issuer-profile",
+    "profile_slug",
+    default=None,
+    metavar="SLUG",
+    help="Rotate this issuer profile's credentials key instead (slug from `platform list`).",
+)
 @with_appcontext
-def keys_rotate_command(purpose: str) -> None:
+def keys_rotate_command(purpose: str, profile_slug: str | None) -> None:
     """Add a new signing key; earlier keys stay published until retired."""
     require_current_schema()
-    key = keys.generate_key(db.session, current_app.extensions["secret_box"], purpose)
+    profile_id = None
+    if profile_slug is not None:
+        profile = current_app.extensions["issuer_settings"].profiles.by_slug(
+            db.session, profile_slug
+        )
+        if profile is None:
+            raise click.ClickException(f"there is no issuer profile {profile_slug!r}")
+        purpose, profile_id = "credentials", profile.id
+    key = keys.generate_key(db.session, current_app.extensions["secret_box"], purpose, profile_id)
     db.session.commit()
     click.echo(f"New {purpose} key {key.kid} now signs; earlier keys stay published until retired.")
 
 
-@keys_group.command("retire")
+# A kid is a JWK thumbprint (base64url), which may begin with "-": not an option here.
+@keys_group.command("retire", context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 @with_appcontext
 def keys_retire_command(kid: str) -> None:
@@ -286,13 +382,15 @@ def keys_retire_command(kid: str) -> None:
 def keys_list_command() -> None:
     """List every key with its purpose and state."""
     require_current_schema()
-    current_ids = {getattr(keys.current_key(db.session, p), "id", None) for p in keys.ALGORITHMS}
+    current_ids = keys.current_key_ids(db.session)
+    slugs = issuer_profiles.slugs(db.session)
     for key in keys.all_keys(db.session):
         state = "retired" if key.retired_at else "published"
         if key.id in current_ids:
             state = "current"
         created = f"{key.created_at:%Y-%m-%d %H:%M}Z"
-        click.echo(f"{key.purpose:<12} {key.algorithm:<8} {state:<10} {key.kid}  {created}")
+        owner = f"  issuer {slugs[key.issuer_profile_id]}" if key.issuer_profile_id else ""
+        click.echo(f"{key.purpose:<12} {key.algorithm:<8} {state:<10} {key.kid}  {created}{owner}")
 
 
 @click.group("scores")

@@ -9,11 +9,13 @@
 - `MAX_CONTENT_LENGTH`: the largest request body in bytes; default 1 MiB.
 - `KEY_ENCRYPTION_KEY`: encrypts private keys and LRS passwords at rest; default `SECRET_KEY`.
 - `ALLOW_HTTP_PLATFORMS`: accept `http://` platform URLs in dynamic registration (`1`/`0`);
-  default off, on with the sandbox (which runs on plain HTTP).
+  default off, on with the sandbox (which runs on plain HTTP). It never opens fetches of
+  outsider-chosen URLs to private addresses: that is `ALLOW_PRIVATE_ADDRESSES` alone.
+- `ALLOW_PRIVATE_ADDRESSES`: let fetches of URLs an outsider chose (credentials to verify, their
+  DID documents and status lists) reach private and loopback addresses, over plain http and on
+  any port (`1`/`0`); default off (only public addresses, https, standard port); `lms-plugin
+  demo` and the tests turn it on. URLs the operator registered (platforms, LRSs) are not checked.
 - `PROXY_COUNT`: how many reverse proxies (TLS terminators) sit in front; default 0.
-- `ISSUER_NAME`: the organisation named as the issuer of credentials; default
-  "Competency Credentials (demo issuer)".
-- `ISSUER_URL`: the issuer's web site in credentials; default `BASE_URL`.
 - `CREDENTIAL_VALIDITY_DAYS`: credentials expire after this many days; default 0 (never).
 - `SANDBOX_ENABLED`: serve the sandbox LMS at `/sandbox` (`1`/`0`); default off, on in `demo`.
 - `XAPI_LRS_ENDPOINT`: the xAPI endpoint of the LRS for every platform without its own (set with
@@ -45,9 +47,8 @@ ENVIRONMENT_KEYS = (
     "SANDBOX_ENABLED",
     "KEY_ENCRYPTION_KEY",
     "ALLOW_HTTP_PLATFORMS",
+    "ALLOW_PRIVATE_ADDRESSES",
     "PROXY_COUNT",
-    "ISSUER_NAME",
-    "ISSUER_URL",
     "CREDENTIAL_VALIDITY_DAYS",
     "XAPI_LRS_ENDPOINT",
     "XAPI_LRS_USERNAME",
@@ -55,7 +56,12 @@ ENVIRONMENT_KEYS = (
     "XAPI_LRS_TIMEOUT",
     "XAPI_INCLUDE_EMAIL",
 )
-BOOLEAN_KEYS = ("SANDBOX_ENABLED", "ALLOW_HTTP_PLATFORMS", "XAPI_INCLUDE_EMAIL")
+BOOLEAN_KEYS = (
+    "SANDBOX_ENABLED",
+    "ALLOW_HTTP_PLATFORMS",
+    "ALLOW_PRIVATE_ADDRESSES",
+    "XAPI_INCLUDE_EMAIL",
+)
 INTEGER_KEYS = ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "CREDENTIAL_VALIDITY_DAYS", "XAPI_LRS_TIMEOUT")
 
 DEFAULTS: dict[str, Any] = {
@@ -63,9 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SANDBOX_ENABLED": False,
+    "ALLOW_PRIVATE_ADDRESSES": False,
     "PROXY_COUNT": 0,
-    "ISSUER_NAME": "Competency Credentials (demo issuer)",
-    "ISSUER_URL": "",
     "CREDENTIAL_VALIDITY_DAYS": 0,
     "XAPI_LRS_TIMEOUT": 10,
     "XAPI_INCLUDE_EMAIL": False,
@@ -146,7 +151,7 @@ def read_or_create_secret_key(path: Path) -> str:
     Several workers may start at once: the file is created exclusively, and a loser reads the
     winner's key.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the instance folder: private
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -7,6 +7,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +19,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -23,6 +27,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from lms_plugin import rate_limit
 from lms_plugin.assessment.api import launch_placement
 from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.credentials import issuance
@@ -32,7 +37,6 @@ from lms_plugin.credentials.signing import NotACredential
 from lms_plugin.credentials.verification import CredentialVerifier, FetchRefused
 from lms_plugin.database import db
 from lms_plugin.frameworks.models import Level
-from lms_plugin.lti import context
 
 blueprint = Blueprint("credentials", __name__)
 JSON_LD = "application/ld+json"
@@ -48,9 +52,27 @@ def verifier() -> CredentialVerifier:
     return CredentialVerifier(
         db.session,
         issuer_settings(),
-        context.http(),
-        allow_private_hosts=current_app.config["ALLOW_HTTP_PLATFORMS"],
+        allow_private_addresses=current_app.config["ALLOW_PRIVATE_ADDRESSES"],
     )
+
+
+# Verifications of outsiders' input running at once in this process. Each ends by its deadline
+# (2 s), and the rest are answered 503 at once, so slow remote servers can never hold every
+# thread of a worker (`lms-plugin serve` runs 8 per worker): other requests always find one.
+VERIFY_SLOTS = threading.BoundedSemaphore(4)
+BUSY = "The verifier is busy: try again in a moment."
+
+
+@contextmanager
+def verify_slot() -> Iterator[bool]:
+    """Whether a verification may run now (taking a slot until the block ends)."""
+    if not VERIFY_SLOTS.acquire(timeout=0.2):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        VERIFY_SLOTS.release()
 
 
 def _public_json(document: Any, mimetype: str = "application/json") -> Response:
@@ -61,7 +83,19 @@ def _public_json(document: Any, mimetype: str = "application/json") -> Response:
 
 @blueprint.get("/.well-known/did.json")
 def did_document() -> ResponseReturnValue:
+    """The tool's own did:web (it issued credentials before issuer profiles)."""
     response = _public_json(issuance.did_document(db.session, issuer_settings()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@blueprint.get("/issuers/<slug>/did.json")
+def profile_did_document(slug: str) -> ResponseReturnValue:
+    """An issuer profile's did:web (`did:web:<host>:issuers:<slug>`), every key it signed with."""
+    document = issuance.profile_did_document(db.session, issuer_settings(), slug)
+    if document is None:
+        abort(404, description="There is no issuer with this name.")
+    response = _public_json(document)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -147,26 +181,38 @@ def verify_page() -> ResponseReturnValue:
     url = request.form.get("url", "").strip()
     status = 200
     result, error = None, None
-    try:
-        if upload and upload.filename:
-            text = upload.read().decode("utf-8", errors="replace")
-        elif url and not text:
-            text = verifier().fetch_credential(url)
-        if not text:
-            raise NotACredential("paste a credential, upload its file or give its address")
-        result = verifier().verify(text).to_json()
-    except (NotACredential, FetchRefused) as problem:
-        error, status = str(problem), 400
-    return render_template("credentials/verify.html", result=result, error=error), status
+    with verify_slot() as free:
+        try:
+            if not free:
+                error, status = BUSY, 503
+            elif upload and upload.filename:
+                result = verifier().verify(upload.read()).to_json()
+            elif url and not text:
+                result = verifier().verify_url(url).to_json()
+            elif text:
+                result = verifier().verify(text).to_json()
+            else:
+                raise NotACredential("paste a credential, upload its file or give its address")
+        except (NotACredential, FetchRefused) as problem:
+            error, status = str(problem), 400
+    response = make_response(
+        render_template("credentials/verify.html", result=result, error=error), status
+    )
+    if status == 503:
+        response.headers["Retry-After"] = "2"
+    return response
 
 
 @blueprint.post("/api/v1/verify")
 def verify_api() -> ResponseReturnValue:
     """Verify the credential given as the JSON body."""
-    try:
-        result = verifier().verify(request.get_data())
-    except NotACredential as problem:
-        return {"verified": False, "checks": [], "errors": [str(problem)]}, 400
+    with verify_slot() as free:
+        if not free:
+            return {"verified": False, "checks": [], "errors": [BUSY]}, 503, {"Retry-After": "2"}
+        try:
+            result = verifier().verify(request.get_data())
+        except NotACredential as problem:
+            return {"verified": False, "checks": [], "errors": [str(problem)]}, 400
     return result.to_json()
 
 
@@ -189,6 +235,8 @@ def bind_to_did(launch_id: str, credential_id: str) -> ResponseReturnValue:
     did = request.form.get("did", "").strip()
     if not DID.fullmatch(did):
         abort(400, description="A DID looks like did:method:identifier (e.g. did:key:z6Mk...).")
+    if not rate_limit.allow(db.session, rate_limit.CREDENTIAL_COPIES, launch.person_id):
+        abort(429, description=rate_limit.CREDENTIAL_COPIES.message())
     issuance.issue(db.session, issuer_settings(), achievement, learner_did=did)
     return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
 

@@ -127,6 +127,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
                 "INSTANCE_PATH": str(tmp_path / "instance"),
                 "SEEDS_DIR": str(SEEDS),
                 "BASE_URL": "http://tool.test",
+                "ALLOW_PRIVATE_ADDRESSES": True,
                 **overrides,
             }
         )

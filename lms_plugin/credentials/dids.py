@@ -1,15 +1,17 @@
 """Ed25519 public keys as Multikey, `did:key` and `did:web` identifiers and their DID documents.
 
 A Multikey is `z` + base58btc(0xed 0x01 + the 32 raw key bytes), so Ed25519 keys read `z6Mk...`.
-The issuer is `did:web:<host>` (a port is percent-encoded: `did:web:localhost%3A5000`); its
-document, served at `https://<host>/.well-known/did.json`, lists every key that may have signed
-credentials, current and retired, under `assertionMethod`, so older credentials keep verifying.
+An issuer is `did:web:<host>` (a port is percent-encoded: `did:web:localhost%3A5000`), its
+document served at `https://<host>/.well-known/did.json`, or `did:web:<host>:<path>:<segments>`,
+served at `https://<host>/<path>/<segments>/did.json`; a document lists every key that may have
+signed credentials, current and retired, under `assertionMethod`, so older credentials keep
+verifying.
 `did:key` needs no server: the identifier is the key, and its document is derived offline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -95,12 +97,15 @@ def did_key_document(did: str) -> dict[str, Any]:
     )
 
 
-def did_web(host: str) -> str:
-    """`did:web:<host>` for a host name, a port percent-encoded (`localhost%3A5000`)."""
+def did_web(host: str, path: Sequence[str] = ()) -> str:
+    """`did:web:<host>[:<path segment>...]` for a host name, a port percent-encoded
+    (`localhost%3A5000`)."""
     host = host.strip().lower()
     if not host or "/" in host or "@" in host:
         raise KeyFormatError(f"not a host name: {host!r}")
-    return "did:web:" + quote(host, safe=".-")
+    if any(not segment for segment in path):
+        raise KeyFormatError("a did:web path has no empty segments")
+    return ":".join(["did:web:" + quote(host, safe=".-"), *(quote(s, safe="") for s in path)])
 
 
 def did_web_document_url(did: str) -> str:
@@ -122,9 +127,11 @@ class PublishedKey:
     public_key: Ed25519PublicKey
 
 
-def did_web_document(host: str, keys: Iterable[PublishedKey]) -> dict[str, Any]:
+def did_web_document(
+    host: str, keys: Iterable[PublishedKey], path: Sequence[str] = ()
+) -> dict[str, Any]:
     """The issuer's did:web document, every key (current and retired) an assertionMethod."""
-    did = did_web(host)
+    did = did_web(host, path)
     methods = []
     for key in keys:
         if not key.fragment or "#" in key.fragment:

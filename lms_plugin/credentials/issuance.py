@@ -1,8 +1,15 @@
-"""Issuing, revoking and publishing the tool's credentials, on a SQLAlchemy session (no Flask).
+"""Issuing, revoking and publishing credentials, on a SQLAlchemy session (no Flask).
 
-The issuer is `did:web:<host>` of the tool's public HTTPS `BASE_URL` (its DID document at
-`/.well-known/did.json` lists every credential key, current and retired, so old credentials keep
-verifying), or `did:key` of the current key where there is no public host (the local demo).
+A credential names the institution whose evaluators judged: the issuer profile of the course's
+platform (or deployment), signed with that profile's own key, so one institution's evaluators can
+never vouch in another's name. Profiles live with the LMS registrations, outside this package:
+`IssuerSettings.profiles` (an `IssuerDirectory` the app wires in) finds them.
+
+With a public HTTPS `BASE_URL` a profile is `did:web:<host>:issuers:<slug>`, its document at
+`/issuers/<slug>/did.json` listing every key of the profile, current and retired; without one (the
+local demo) it is `did:key` of the profile's current key. The tool's own `did:web:<host>` (document
+at `/.well-known/did.json`) issued credentials before there were profiles: it keeps publishing its
+keys and signing those credentials' status lists, so they keep verifying.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -26,22 +33,45 @@ from lms_plugin.credentials import builder, dids, signing, status_list
 from lms_plugin.credentials.models import Credential, CredentialRequest, StatusList
 from lms_plugin.frameworks.models import FrameworkVersion, Level
 from lms_plugin.lti import keys
-from lms_plugin.lti.models import Person
+from lms_plugin.lti.models import Person, ToolKey
 from lms_plugin.orm import utcnow
 from lms_plugin.secret_box import SecretBox
 
 PURPOSE = "credentials"
+PROFILE_PATH = "issuers"  # did:web:<host>:issuers:<slug>, served at /issuers/<slug>/did.json
 LIST_FILL_LIMIT = 0.5  # start a new list once half the indexes are used: random picks stay cheap
 
 
 @dataclass(frozen=True)
+class IssuerProfileInfo:
+    """What a credential says of its issuer profile: `slug` is its did:web path segment."""
+
+    id: int
+    slug: str
+    name: str
+    url: str | None = None
+
+
+class IssuerDirectory(Protocol):
+    """The issuer profiles, kept with the LMS registrations (implemented outside this package)."""
+
+    def for_resource_link(self, session: Session, resource_link_id: int) -> IssuerProfileInfo:
+        """The profile of the placement's course: its deployment's, else its platform's, else
+        a default one created now (in the caller's transaction). Flushes."""
+        ...
+
+    def by_id(self, session: Session, profile_id: int) -> IssuerProfileInfo | None: ...
+
+    def by_slug(self, session: Session, slug: str) -> IssuerProfileInfo | None: ...
+
+
+@dataclass(frozen=True)
 class IssuerSettings:
-    """Who issues: the tool's public URL, the operator's organisation, the key encryption box."""
+    """Who issues: the tool's public URL, the issuer profiles, the key encryption box."""
 
     base_url: str
-    name: str
-    url: str
     box: SecretBox
+    profiles: IssuerDirectory
     validity_days: int | None = None
 
     @property
@@ -52,6 +82,25 @@ class IssuerSettings:
             return None
         return parts.netloc
 
+    @property
+    def did_host(self) -> str:
+        """The host of the tool's did:web documents (served even where credentials use did:key)."""
+        return self.web_host or urlsplit(self.base_url).netloc
+
+    @property
+    def tool_did(self) -> str:
+        """The tool's own did:web (it issued every credential before issuer profiles)."""
+        return dids.did_web(self.did_host)
+
+    @property
+    def profile_did_prefix(self) -> str:
+        """`did:web:<host>:issuers:`, followed by a profile's slug."""
+        return f"{self.tool_did}:{PROFILE_PATH}:"
+
+    def profile_did_web(self, slug: str) -> str:
+        """`did:web:<host>:issuers:<slug>`."""
+        return dids.did_web(self.did_host, (PROFILE_PATH, slug))
+
     def credential_url(self, credential_id: str) -> str:
         return f"{self.base_url}/credentials/{credential_id}"
 
@@ -61,26 +110,71 @@ class IssuerSettings:
 
 @dataclass(frozen=True)
 class SigningIdentity:
+    """A DID and the current key it signs with (`key_id`: the `ToolKey`)."""
+
     did: str
     verification_method: str
     private_key: Ed25519PrivateKey
     key_id: int
 
 
+@dataclass(frozen=True)
+class IssuerIdentity:
+    """A credential's issuer: the profile (name, URL) and how it signs."""
+
+    profile: IssuerProfileInfo
+    signing: SigningIdentity
+
+    @property
+    def did(self) -> str:
+        return self.signing.did
+
+    def as_builder_issuer(self) -> builder.Issuer:
+        return builder.Issuer(id=self.did, name=self.profile.name, url=self.profile.url)
+
+
 def signing_identity(session: Session, settings: IssuerSettings) -> SigningIdentity:
-    """The issuer DID, verification method and private key of the current credentials key."""
+    """The tool's own DID and current key (it signs the status lists of credentials issued
+    before issuer profiles)."""
     record = keys.ensure_key(session, settings.box, PURPOSE)
-    private = _private_key(record.kid, record.private_key_encrypted, settings.box)
-    host = settings.web_host
-    if host is None:
-        return SigningIdentity(
-            dids.did_key(private), dids.did_key_verification_method(private), private, record.id
-        )
-    did = dids.did_web(host)
+    if settings.web_host is None:
+        return _did_key_identity(record, settings.box)
+    return _web_identity(record, settings.tool_did, settings.box)
+
+
+def profile_identity(
+    session: Session, settings: IssuerSettings, profile: IssuerProfileInfo
+) -> IssuerIdentity:
+    """The profile as an issuer, with its current key (created on first use). Flushes."""
+    record = keys.ensure_key(session, settings.box, PURPOSE, profile.id)
+    if settings.web_host is None:
+        return IssuerIdentity(profile, _did_key_identity(record, settings.box))
+    return IssuerIdentity(
+        profile, _web_identity(record, settings.profile_did_web(profile.slug), settings.box)
+    )
+
+
+def issuer_for(
+    session: Session, settings: IssuerSettings, achievement: LevelAchievement
+) -> IssuerIdentity:
+    """The issuer of an achievement's credentials: its course's profile, as it is now."""
+    profile = settings.profiles.for_resource_link(session, achievement.resource_link_id)
+    return profile_identity(session, settings, profile)
+
+
+def _did_key_identity(record: ToolKey, box: SecretBox) -> SigningIdentity:
+    private = _private_key(record.kid, record.private_key_encrypted, box)
+    return SigningIdentity(
+        dids.did_key(private), dids.did_key_verification_method(private), private, record.id
+    )
+
+
+def _web_identity(record: ToolKey, did: str, box: SecretBox) -> SigningIdentity:
+    private = _private_key(record.kid, record.private_key_encrypted, box)
     return SigningIdentity(did, f"{did}#{record.kid}", private, record.id)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=256)
 def _private_key(kid: str, encrypted: bytes, box: SecretBox) -> Ed25519PrivateKey:
     key = load_pem_private_key(box.decrypt(encrypted), password=None)
     assert isinstance(key, Ed25519PrivateKey)
@@ -88,34 +182,76 @@ def _private_key(kid: str, encrypted: bytes, box: SecretBox) -> Ed25519PrivateKe
 
 
 def did_document(session: Session, settings: IssuerSettings) -> dict[str, Any]:
-    """The did:web document: every credentials key, current and retired."""
-    host = settings.web_host or urlsplit(settings.base_url).netloc
+    """The tool's own did:web document: every key of the tool (not of profiles), current and
+    retired."""
+    records = [
+        record
+        for record in keys.all_keys(session)
+        if record.purpose == PURPOSE and record.issuer_profile_id is None
+    ]
+    return dids.did_web_document(settings.did_host, _published(records))
+
+
+def profile_did_document(
+    session: Session, settings: IssuerSettings, slug: str
+) -> dict[str, Any] | None:
+    """A profile's did:web document (every key of the profile, current and retired), or None
+    when there is no such profile."""
+    profile = settings.profiles.by_slug(session, slug)
+    if profile is None:
+        return None
+    records = keys.profile_keys(session, profile.id)
+    return dids.did_web_document(
+        settings.did_host, _published(records), (PROFILE_PATH, profile.slug)
+    )
+
+
+def is_own_did(settings: IssuerSettings, did: str) -> bool:
+    """The tool's did:web or one of its profiles': resolved here, never fetched."""
+    return did == settings.tool_did or did.startswith(settings.profile_did_prefix)
+
+
+def own_did_document(session: Session, settings: IssuerSettings, did: str) -> dict[str, Any] | None:
+    """The document of the tool's own DID or of one of its profiles' (None: no such profile)."""
+    if did == settings.tool_did:
+        return did_document(session, settings)
+    if not did.startswith(settings.profile_did_prefix):
+        return None
+    document = profile_did_document(
+        session, settings, did.removeprefix(settings.profile_did_prefix)
+    )
+    return document if document is not None and document["id"] == did else None
+
+
+def _published(records: Sequence[ToolKey]) -> list[dids.PublishedKey]:
     published = []
-    for record in keys.all_keys(session):
-        if record.purpose == PURPOSE:
-            public = load_pem_public_key(record.public_key_pem.encode("ascii"))
-            assert isinstance(public, Ed25519PublicKey)
-            published.append(dids.PublishedKey(record.kid, public))
-    return dids.did_web_document(host, published)
+    for record in records:
+        public = load_pem_public_key(record.public_key_pem.encode("ascii"))
+        assert isinstance(public, Ed25519PublicKey)
+        published.append(dids.PublishedKey(record.kid, public))
+    return published
 
 
 def issue(
     session: Session,
     settings: IssuerSettings,
     achievement: LevelAchievement,
+    issuer: IssuerIdentity | None = None,
     *,
     learner_did: str | None = None,
     now: dt.datetime | None = None,
 ) -> Credential:
-    """Sign and store the OpenBadgeCredential for one level achievement. Flushes."""
+    """Sign and store the OpenBadgeCredential for one level achievement, as `issuer` (default:
+    `issuer_for` the achievement). Flushes."""
     now = now or utcnow()
     level = session.get(Level, achievement.level_id)
     learner = session.get(Person, achievement.learner_id)
     assert level is not None and learner is not None
     version = session.get(FrameworkVersion, level.version_id)
     assert version is not None
-    identity = signing_identity(session, settings)
-    status = _allocate(session)
+    issuer = issuer or issuer_for(session, settings, achievement)
+    identity = issuer.signing
+    status = _allocate(session, issuer.profile.id)
     credential_id = str(uuid.uuid4())
     framework_url = f"{settings.base_url}/frameworks/{version.id}"
     if learner_did:
@@ -126,7 +262,7 @@ def issue(
         recipient = builder.Recipient.from_lti_user(learner.issuer, learner.sub)
     unsigned = builder.build_achievement_credential(
         credential_id=settings.credential_url(credential_id),
-        issuer=builder.Issuer(id=identity.did, name=settings.name, url=settings.url),
+        issuer=issuer.as_builder_issuer(),
         recipient=recipient,
         level=builder.Level(
             key=level.key,
@@ -280,7 +416,7 @@ def signed_status_list(
     listed = session.get(StatusList, list_id)
     if listed is None:
         return None
-    identity = signing_identity(session, settings)
+    identity = _list_signer(session, settings, listed)
     unsigned = status_list.status_list_credential(
         list_url=settings.status_list_url(listed.id),
         issuer=identity.did,
@@ -292,8 +428,18 @@ def signed_status_list(
     )
 
 
-def _allocate(session: Session) -> tuple[StatusList, int]:
-    """A random free index in a revocation list with room (a new list when all are half full)."""
+def _list_signer(session: Session, settings: IssuerSettings, listed: StatusList) -> SigningIdentity:
+    """A list is signed by the issuer of its credentials (verifiers check they are the same)."""
+    if listed.issuer_profile_id is None:
+        return signing_identity(session, settings)
+    profile = settings.profiles.by_id(session, listed.issuer_profile_id)
+    assert profile is not None  # a foreign key
+    return profile_identity(session, settings, profile).signing
+
+
+def _allocate(session: Session, profile_id: int) -> tuple[StatusList, int]:
+    """A random free index in one of the profile's revocation lists with room (a new list when
+    all are half full)."""
     used_counts = (
         select(Credential.status_list_id, func.count().label("used"))
         .group_by(Credential.status_list_id)
@@ -302,7 +448,10 @@ def _allocate(session: Session) -> tuple[StatusList, int]:
     candidate = session.execute(
         select(StatusList, func.coalesce(used_counts.c.used, 0))
         .outerjoin(used_counts, used_counts.c.status_list_id == StatusList.id)
-        .where(StatusList.purpose == status_list.REVOCATION)
+        .where(
+            StatusList.purpose == status_list.REVOCATION,
+            StatusList.issuer_profile_id == profile_id,
+        )
         .order_by(StatusList.created_at)
     ).all()
     for listed, used in candidate:
@@ -318,6 +467,7 @@ def _allocate(session: Session) -> tuple[StatusList, int]:
         purpose=status_list.REVOCATION,
         size=status_list.STATUS_LIST_SIZE,
         bits=bytes(status_list.new_bitstring()),
+        issuer_profile_id=profile_id,
     )
     session.add(listed)
     session.flush()

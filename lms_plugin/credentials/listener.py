@@ -1,7 +1,8 @@
 """Credentials follow levels: an achieved level queues a credential request in the judgement's
 transaction, which the worker signs after commit (`issue_pending`: signing 120 credentials would
-otherwise sit inside an evaluator's bulk request); a withdrawn level revokes what was issued and
-cancels what was not (a re-achieved level gets a new credential)."""
+otherwise sit inside an evaluator's bulk request) under the issuer profile of the course's
+platform or deployment, as it is then; a withdrawn level revokes what was issued and cancels what
+was not (a re-achieved level gets a new credential)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ class CredentialIssuer:
                 )
             placement = placements[achievement.resource_link_id]
             try:
-                credential = issuance.issue(session, self.settings, achievement)
+                issuer = issuance.issuer_for(session, self.settings, achievement)
+                credential = issuance.issue(session, self.settings, achievement, issuer)
             except ValueError as error:  # refused by the builder or the signer (nothing stored)
                 request.attempts += 1
                 request.last_error = str(error)[:2000]

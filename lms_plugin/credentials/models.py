@@ -11,7 +11,8 @@ from lms_plugin.orm import Base, created_at, str36
 
 
 class StatusList(Base):
-    """A Bitstring Status List; `bits` is the raw (uncompressed) bitstring."""
+    """A Bitstring Status List; `bits` is the raw (uncompressed) bitstring. Verifiers want a list
+    signed by the credential's own issuer: each issuer profile has its lists (none: the tool's)."""
 
     __tablename__ = "status_lists"
 
@@ -21,6 +22,8 @@ class StatusList(Base):
     bits: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[created_at]
     updated_at: Mapped[created_at]
+    # No ON DELETE clause: SQLite can add this column (and reflect it) only without one.
+    issuer_profile_id: Mapped[int | None] = mapped_column(ForeignKey("issuer_profiles.id"))
 
 
 class Credential(Base):

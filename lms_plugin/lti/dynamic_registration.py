@@ -1,8 +1,10 @@
-"""LTI Dynamic Registration 1.0 (what Moodle 4.1+ and Canvas use): read the platform's OpenID
-configuration, register the tool with it, and store the resulting platform and deployment."""
+"""LTI Dynamic Registration 1.0 (what Moodle 4.1+ and Canvas use), only through an operator's
+registration link (`lms-plugin platform invite`): read the platform's OpenID configuration, register
+the tool with it, and store the resulting platform and deployment, live at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -11,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 from sqlalchemy.orm import Session
 
-from lms_plugin.lti import registrations, tool_settings
+from lms_plugin.lti import invites, registrations, tool_settings
 from lms_plugin.lti.models import Platform
 from lms_plugin.lti.registrations import PlatformSettings
 
@@ -24,16 +26,51 @@ class RegistrationError(ValueError):
     """Dynamic registration cannot go on; the message is safe to show."""
 
 
+class InviteRefused(Exception):
+    """The registration link is missing, used or expired: nothing was fetched or stored."""
+
+
 def register(
     session: Session,
     http: requests.Session,
     base_url: str,
+    invite_token: str | None,
     openid_configuration_url: str,
     registration_token: str | None,
     *,
     allow_http: bool,
 ) -> Platform:
-    """Run the whole registration; flushes the new platform (and deployment)."""
+    """Run the whole registration through the invite with this token, and use the invite up.
+
+    Nothing is fetched unless the invite is usable; the invite's name, if any, names the platform.
+    The invite is claimed only once the platform has accepted the tool, in the transaction that
+    stores the platform, so a platform that fails leaves it usable, and of two concurrent uses only
+    one registers. Flushes; the caller commits.
+    """
+    invite = invites.usable_invite(session, invite_token)
+    if invite is None:
+        raise InviteRefused()
+    settings, deployment_ids = _negotiate(
+        http, base_url, openid_configuration_url, registration_token, allow_http
+    )
+    if invite.name:
+        settings = dataclasses.replace(settings, name=invite.name)
+    if not invites.claim(session, invite):
+        raise InviteRefused()
+    platform = registrations.add_platform(session, settings, deployment_ids)
+    invite.platform_id = platform.id
+    session.flush()
+    return platform
+
+
+def _negotiate(
+    http: requests.Session,
+    base_url: str,
+    openid_configuration_url: str,
+    registration_token: str | None,
+    allow_http: bool,
+) -> tuple[PlatformSettings, list[str]]:
+    """Read the platform's configuration and register the tool with it (no database access)."""
     check_url(openid_configuration_url, allow_http, "openid_configuration")
     config = _fetch_json(http, "GET", openid_configuration_url)
     issuer = _field(config, "issuer")
@@ -70,18 +107,18 @@ def register(
     name = ""
     if isinstance(platform_config, Mapping):
         name = str(platform_config.get("product_family_code") or "")
-    return registrations.add_platform(
-        session,
-        PlatformSettings(
-            issuer=issuer,
-            client_id=client_id,
-            auth_login_url=endpoints["authorization_endpoint"],
-            auth_token_url=endpoints["token_endpoint"],
-            jwks_url=endpoints["jwks_uri"],
-            name=name[:255],
-        ),
-        [str(deployment_id)] if isinstance(deployment_id, str | int) and deployment_id else [],
+    settings = PlatformSettings(
+        issuer=issuer,
+        client_id=client_id,
+        auth_login_url=endpoints["authorization_endpoint"],
+        auth_token_url=endpoints["token_endpoint"],
+        jwks_url=endpoints["jwks_uri"],
+        name=name[:255],
     )
+    deployments = (
+        [str(deployment_id)] if isinstance(deployment_id, str | int) and deployment_id else []
+    )
+    return settings, deployments
 
 
 def check_url(url: str, allow_http: bool, what: str) -> None:

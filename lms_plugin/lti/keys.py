@@ -1,7 +1,8 @@
 """The tool's signing keys: RSA (RS256) for LTI, Ed25519 for credentials.
 
 Private keys are stored encrypted (`SecretBox`); the newest unretired key of a purpose signs, and
-every unretired key is published, so a rotated-out key keeps verifying until it is retired.
+every unretired key is published, so a rotated-out key keeps verifying until it is retired. Each
+issuer profile has credentials keys of its own (`issuer_profile_id`); None means the tool's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from jwcrypto.jwk import JWK
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from lms_plugin.lti.models import ToolKey
@@ -39,10 +40,15 @@ class SigningKey:
     public_pem: str
 
 
-def generate_key(session: Session, box: SecretBox, purpose: str) -> ToolKey:
-    """Create a new key for `purpose`; it becomes the one that signs. Flushes."""
+def generate_key(
+    session: Session, box: SecretBox, purpose: str, issuer_profile_id: int | None = None
+) -> ToolKey:
+    """Create a new key for `purpose` (of an issuer profile, or the tool's); it becomes the one
+    that signs. Flushes."""
     if purpose not in ALGORITHMS:
         raise ValueError(f"unknown key purpose {purpose!r}; use one of {sorted(ALGORITHMS)}")
+    if issuer_profile_id is not None and purpose != "credentials":
+        raise ValueError("only credentials keys belong to an issuer profile")
     private = new_private_key(purpose)
     private_pem = private.private_bytes(
         serialization.Encoding.PEM,
@@ -60,6 +66,7 @@ def generate_key(session: Session, box: SecretBox, purpose: str) -> ToolKey:
         algorithm=ALGORITHMS[purpose],
         public_key_pem=public_pem,
         private_key_encrypted=box.encrypt(private_pem),
+        issuer_profile_id=issuer_profile_id,
     )
     session.add(key)
     session.flush()
@@ -73,16 +80,26 @@ def new_private_key(purpose: str) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateK
     return ed25519.Ed25519PrivateKey.generate()
 
 
-def ensure_key(session: Session, box: SecretBox, purpose: str) -> ToolKey:
-    """The current key of `purpose`, created if there is none."""
-    return current_key(session, purpose) or generate_key(session, box, purpose)
+def ensure_key(
+    session: Session, box: SecretBox, purpose: str, issuer_profile_id: int | None = None
+) -> ToolKey:
+    """The current key of `purpose` (of an issuer profile, or the tool's), created if none."""
+    return current_key(session, purpose, issuer_profile_id) or generate_key(
+        session, box, purpose, issuer_profile_id
+    )
 
 
-def current_key(session: Session, purpose: str) -> ToolKey | None:
-    """The newest unretired key of `purpose`."""
+def current_key(
+    session: Session, purpose: str, issuer_profile_id: int | None = None
+) -> ToolKey | None:
+    """The newest unretired key of `purpose` (of an issuer profile, or the tool's)."""
     query = (
         select(ToolKey)
-        .where(ToolKey.purpose == purpose, ToolKey.retired_at.is_(None))
+        .where(
+            ToolKey.purpose == purpose,
+            ToolKey.retired_at.is_(None),
+            _owner(issuer_profile_id),
+        )
         .order_by(ToolKey.created_at.desc(), ToolKey.id.desc())
         .limit(1)
     )
@@ -90,13 +107,39 @@ def current_key(session: Session, purpose: str) -> ToolKey | None:
 
 
 def published_keys(session: Session, purpose: str) -> Sequence[ToolKey]:
-    """Every unretired key of `purpose`, newest first."""
+    """Every unretired key of the tool for `purpose`, newest first."""
     query = (
         select(ToolKey)
-        .where(ToolKey.purpose == purpose, ToolKey.retired_at.is_(None))
+        .where(ToolKey.purpose == purpose, ToolKey.retired_at.is_(None), _owner(None))
         .order_by(ToolKey.created_at.desc(), ToolKey.id.desc())
     )
     return session.scalars(query).all()
+
+
+def profile_keys(session: Session, issuer_profile_id: int) -> Sequence[ToolKey]:
+    """Every credentials key of an issuer profile, current and retired, oldest first."""
+    query = (
+        select(ToolKey)
+        .where(ToolKey.issuer_profile_id == issuer_profile_id)
+        .order_by(ToolKey.created_at, ToolKey.id)
+    )
+    return session.scalars(query).all()
+
+
+def current_key_ids(session: Session) -> set[int]:
+    """The ids of the keys that sign now: one per purpose and owner (the tool, each profile)."""
+    newest: dict[tuple[str, int | None], int] = {}
+    for key in session.scalars(
+        select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.created_at, ToolKey.id)
+    ):
+        newest[(key.purpose, key.issuer_profile_id)] = key.id
+    return set(newest.values())
+
+
+def _owner(issuer_profile_id: int | None) -> ColumnElement[bool]:
+    if issuer_profile_id is None:
+        return ToolKey.issuer_profile_id.is_(None)
+    return ToolKey.issuer_profile_id == issuer_profile_id
 
 
 def all_keys(session: Session) -> Sequence[ToolKey]:
@@ -111,7 +154,7 @@ def retire_key(session: Session, kid: str) -> ToolKey:
         raise ToolKeyError(f"no key with kid {kid!r}")
     if key.retired_at is not None:
         return key
-    current = current_key(session, key.purpose)
+    current = current_key(session, key.purpose, key.issuer_profile_id)
     if current is not None and current.id == key.id:
         raise ToolKeyError(f"{kid} is the current {key.purpose} key: rotate first, then retire it")
     key.retired_at = utcnow()

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,8 +55,52 @@ class Deployment(Base):
     platform: Mapped[Platform] = relationship(back_populates="deployments")
 
 
+class RegistrationInvite(Base):
+    """A single-use, expiring dynamic registration link from `lms-plugin platform invite`; only
+    the SHA-256 of its token is kept."""
+
+    __tablename__ = "registration_invites"
+
+    id: Mapped[intpk]
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id", ondelete="SET NULL"))
+
+
+class IssuerProfile(Base):
+    """Who credentials of a platform (or of one deployment, which overrides the platform's) name
+    as their issuer; `slug` is its did:web path (`did:web:<tool host>:issuers:<slug>`), and it
+    signs with its own credentials keys (`ToolKey.issuer_profile_id`)."""
+
+    __tablename__ = "issuer_profiles"
+    __table_args__ = (
+        UniqueConstraint("platform_id", "deployment_id"),
+        Index(
+            "uq_issuer_profiles_platform_default",
+            "platform_id",
+            unique=True,
+            sqlite_where=text("deployment_id IS NULL"),
+            postgresql_where=text("deployment_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[intpk]
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="RESTRICT"))
+    deployment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="RESTRICT")
+    )
+    name: Mapped[str255]
+    url: Mapped[str | None] = mapped_column(String(2048))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[created_at]
+
+
 class ToolKey(Base):
-    """A signing key of the tool: RSA for LTI, Ed25519 for credentials; private part encrypted."""
+    """A signing key of the tool: RSA for LTI, Ed25519 for credentials; private part encrypted.
+    A credentials key with an `issuer_profile_id` belongs to that profile, else to the tool."""
 
     __tablename__ = "tool_keys"
 
@@ -67,6 +112,8 @@ class ToolKey(Base):
     private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[created_at]
     retired_at: Mapped[dt.datetime | None]
+    # No ON DELETE clause: SQLite can add this column (and reflect it) only without one.
+    issuer_profile_id: Mapped[int | None] = mapped_column(ForeignKey("issuer_profiles.id"))
 
 
 class Course(Base):

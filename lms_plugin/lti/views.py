@@ -27,10 +27,19 @@ from lms_plugin.assessment.grid_rows import grid_rows
 from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
-from lms_plugin.lti import claims, context, keys, nrps, platform_storage, services, tool_settings
+from lms_plugin.lti import (
+    claims,
+    context,
+    invites,
+    keys,
+    nrps,
+    platform_storage,
+    services,
+    tool_settings,
+)
 from lms_plugin.lti.cookies import NEW_WINDOW_PARAM, PartitionedCookieService, needs_cookie_check
 from lms_plugin.lti.deep_linking import placement_resource, response_jwt
-from lms_plugin.lti.dynamic_registration import RegistrationError, register
+from lms_plugin.lti.dynamic_registration import InviteRefused, RegistrationError, register
 from lms_plugin.lti.launch import ToolMessageLaunch
 from lms_plugin.lti.models import Course, Deployment, Person, Platform, ResourceLink
 from lms_plugin.lti.platform_api import PlatformServiceError
@@ -136,6 +145,14 @@ def launch() -> ResponseReturnValue:
     base = current_app.config["BASE_URL"]
     if not str(body.get(claims.TARGET_LINK_URI, "")).startswith(base + "/"):
         return refuse("The launch was refused: its target_link_uri does not point at this tool.")
+    if claims.course_role(body.get(claims.ROLES)) is None:
+        # Only course (context) roles count: an observer, a mentor or someone with no role in
+        # this course gets nothing here, whatever their institution or system roles.
+        return refuse(
+            "This tool has pages for a course's learners and its staff (instructors, teaching "
+            "assistants, content developers) only, and your role in this course is neither.",
+            403,
+        )
     platform = conf.platform(message.get_iss(), message.get_client_id())
     assert platform is not None, "validated by ToolMessageLaunch.validate_registration"
     deployment = find_deployment(db.session, platform, body[claims.DEPLOYMENT_ID])
@@ -146,9 +163,14 @@ def launch() -> ResponseReturnValue:
         return refuse(f"The launch was refused: {error}.")
     launched.cookieless = verified_by_storage
     launched.save(context.store())
+    page_token = None
     if launched.cookieless:
-        platform_storage.open_server_session(
-            context.store(), launched.launch_id, {context.SESSION_LAUNCHES: [launched.launch_id]}
+        page_token = platform_storage.open_server_session(
+            current_app,
+            context.store(),
+            launched.launch_id,
+            {context.SESSION_LAUNCHES: [launched.launch_id]},
+            request.user_agent.string,
         )
     else:
         context.remember_launch(launched.launch_id)
@@ -157,7 +179,14 @@ def launch() -> ResponseReturnValue:
         # stay open across a call out (on SQLite it would block every other writer meanwhile).
         db.session.commit()
         _sync_roster(platform, launched.course_id, launched.nrps_url)
-    response = redirect(url_for("lti.launched", launch_id=launched.launch_id), code=303)
+    page_url = url_for("lti.launched", launch_id=launched.launch_id)
+    if page_token is None:
+        response = redirect(page_url, code=303)
+    else:
+        # Without cookies, the page is reached by posting its CSRF token (see platform_storage).
+        page = render_template("lti/continue_launch.html", action=page_url, token=page_token)
+        response = make_response(page)
+        response.headers["Cache-Control"] = "no-store"
     # pylti1p3 sets one cookie per login; drop it once used, or they pile up in the browser.
     response.delete_cookie(f"lti1p3-{request.form['state']}", path="/")
     return response
@@ -175,9 +204,10 @@ def _sync_roster(platform: Platform, course_id: int, url: str) -> None:
         log.warning("roster sync failed for course %s: %s", course_id, error)
 
 
-@blueprint.get("/launch/<launch_id>")
+@blueprint.route("/launch/<launch_id>", methods=["GET", "POST"])
 def launched(launch_id: str) -> ResponseReturnValue:
-    """The page a launch leads to, by message type and role."""
+    """The page a launch leads to, by message type and role (POST: from a cookieless page, with
+    its CSRF token)."""
     launch = context.current_launch(launch_id)
     if launch.message_type == claims.DEEP_LINKING_REQUEST:
         if not launch.staff:
@@ -292,21 +322,43 @@ def canvas_config() -> ResponseReturnValue:
 
 @blueprint.get("/lti/register")
 def dynamic_registration() -> ResponseReturnValue:
-    """LTI Dynamic Registration: register with the platform, then ask it to close the window."""
+    """LTI Dynamic Registration through a registration link from `lms-plugin platform invite`:
+    register with the platform, then ask it to close the window. The link's token is a secret: it
+    is never shown, and the pages send no Referer that would carry it."""
     config_url = request.args.get("openid_configuration")
-    if not config_url:
-        return render_template(
-            "lti/register_help.html", urls=tool_settings.urls(current_app.config["BASE_URL"])
-        )
     try:
+        if not config_url:
+            # The link opened in a browser, not by an LMS: say how to use it, if it is usable.
+            invite = invites.usable_invite(db.session, request.args.get("invite"))
+            if invite is None:
+                raise InviteRefused()
+            page = render_template("lti/register_help.html", invite=invite)
+            return _no_referrer(page, 200)
         platform = register(
             db.session,
             context.http(),
             current_app.config["BASE_URL"],
+            request.args.get("invite"),
             config_url,
             request.args.get("registration_token"),
             allow_http=current_app.config["ALLOW_HTTP_PLATFORMS"],
         )
+    except InviteRefused:
+        return _no_referrer(render_template("lti/register_help.html", invite=None), 403)
     except RegistrationError as error:
-        return refuse(f"Registration failed: {error}.")
-    return render_template("lti/registered.html", platform=platform)
+        page = render_template(
+            "error.html",
+            status=400,
+            title="The registration failed",
+            message=f"Registration failed: {error}. The registration link can be used again.",
+        )
+        return _no_referrer(page, 400)
+    page = render_template("lti/registered.html", platform=platform)
+    return _no_referrer(page, 200)
+
+
+def _no_referrer(page: str, status: int) -> ResponseReturnValue:
+    response = make_response(page, status)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
