@@ -19,8 +19,8 @@ _CELL = {
 
 
 def grid_rows(grid: dict[str, Any]) -> Markup:
-    """`<tr>` per learner: name, achieved levels, per-level bulk buttons, then one cell per
-    statement with its current verdict."""
+    """`<tr>` per learner: name, achieved levels, per-level bulk buttons (named by their visible
+    text, then the learner), then one cell per statement with its current verdict."""
     statement_ids = [s["id"] for level in grid["levels"] for s in level["statements"]]
     verdicts = {(c["learner_id"], c["statement_id"]): c["verdict"] for c in grid["cells"]}
     levels = [(escape(level["key"]), escape(level["label"])) for level in grid["levels"]]
@@ -36,7 +36,7 @@ def grid_rows(grid: dict[str, Any]) -> Markup:
         )
         buttons = "".join(
             f'<button type="button" class="bulk row" data-level="{key}" '
-            f'aria-label="Mark every {label} statement met for {name}">{label}: all met</button>'
+            f'aria-label="{label}: all met for {name}">{label}: all met</button>'
             for key, label in levels
         )
         parts.append(
