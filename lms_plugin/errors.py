@@ -7,6 +7,19 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+# Page headings in plain words (the API keeps HTTP's own names in `error`).
+PLAIN_TITLES = {
+    400: "This request could not be used",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not possible here",
+    409: "Not ready yet",
+    413: "Too large",
+    422: "This could not be saved",
+    429: "Please wait a little",
+    503: "Busy for a moment",
+}
+
 
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
@@ -24,7 +37,8 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     if wants_json():
         return {"error": error.name, "message": message}, status, headers
-    page = render_template("error.html", status=status, title=error.name, message=message)
+    title = PLAIN_TITLES.get(status, error.name)
+    page = render_template("error.html", status=status, title=title, message=message)
     return page, status, headers
 
 

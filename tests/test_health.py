@@ -40,7 +40,7 @@ def test_landing_page_is_accessible_markup(client: FlaskClient) -> None:
 def test_errors_are_pages_for_browsers_and_json_for_the_api(client: FlaskClient) -> None:
     page = client.get("/no/such/page")
     assert page.status_code == 404
-    assert "<h1>Not Found</h1>" in page.get_data(as_text=True)
+    assert "<h1>Not found</h1>" in page.get_data(as_text=True)
 
     api = client.get("/api/v1/nothing")
     assert api.status_code == 404

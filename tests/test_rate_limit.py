@@ -82,6 +82,7 @@ def test_credential_copies_bound_to_a_did_are_limited_per_learner(
     assert refused.status_code == 429
     page = refused.get_data(as_text=True)
     assert f"You can do this {limit.count} times in 1 hour: please try again later." in page
+    assert "<h1>Please wait a little</h1>" in page and "Too Many Requests" not in page
     with app.app_context():
         count = select(func.count()).select_from(Credential)
         assert db.session.scalar(count.where(Credential.learner_id == learner.person_id)) == 6
