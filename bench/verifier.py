@@ -8,8 +8,8 @@ fractions, nesting as deep as allowed and deeper, an inline context of many term
 bomb, thousands of identical anonymous nodes and a blank-node clique (RDFC-1.0's N-degree hashing),
 1,000 status entries, many proofs, one 1 MB string.
 
-Target: every verification, the worst included, answers within the budget (2 s) plus 0.1 s to
-stop a worker, and none of these hostile inputs verifies.
+Target: every verification, the worst included, answers within the budget (2 s; its work stops
+0.1 s before, to leave time for stopping a worker), and none of these hostile inputs verifies.
 
     python -m bench.verifier
 """
@@ -30,7 +30,6 @@ from lms_plugin.credentials.untrusted import DEFAULT_LIMITS, InputError, parse_j
 from tests.credentials.conftest import NOW, IssuerWorld
 
 MAX_BYTES = DEFAULT_LIMITS.max_bytes
-SLACK_SECONDS = 0.1
 
 
 def fill(make: Callable[[int], Any], unit: int) -> Any:
@@ -155,11 +154,11 @@ def run(repeat: int) -> bool:
                 answer = f"refused: {str(error)[:60]}"
             seconds = max(seconds, time.perf_counter() - started)
         worst = max(worst, (seconds, name))
-        target = f"<= {budget:g} s (+{SLACK_SECONDS:g})"
+        target = f"<= {budget:g} s"
         figure(f"{name} ({len(text) // 1024} KiB)", f"{seconds:.3f} s", target)
         print(f"    {answer}")
-    ok = ok and worst[0] <= budget + SLACK_SECONDS
-    figure(f"WORST: {worst[1]}", f"{worst[0]:.3f} s", f"<= {budget:g} s (+{SLACK_SECONDS:g})")
+    ok = ok and worst[0] <= budget
+    figure(f"WORST: {worst[1]}", f"{worst[0]:.3f} s", f"<= {budget:g} s")
     verdict(ok)
     return ok
 
