@@ -70,6 +70,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "learner_id": ID,
                         "statement_id": ID,
                         "verdict": {"enum": ["met", "not_yet"]},
+                        "comment": NULLABLE_TEXT,
+                        "evidence_url": NULLABLE_TEXT,
                         "judged_at": TIMESTAMP,
                         "judged_by": TEXT,
                     }
@@ -95,6 +97,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "judgements": _array(_ref("Judgement")),
             "achieved": _array(_ref("LevelChange")),
             "withdrawn": _array(_ref("LevelChange")),
+            "unchanged": {
+                **_array({"type": "integer", "minimum": 0}),
+                "description": "Indexes of the items that left their cell as it was: nothing"
+                " recorded for them (not in `judgements`)",
+            },
         }
     ),
     "LevelChange": _object({"learner_id": ID, "level": TEXT}),
@@ -258,7 +265,11 @@ def build_spec(base_url: str, session_cookie: str) -> dict[str, Any]:
                     "content": {"application/json": {"schema": "JudgementsRequest"}},
                 },
                 "responses": {
-                    "201": _answer("Recorded, with the levels achieved and withdrawn", "Judged"),
+                    "201": _answer(
+                        "Recorded, with the levels achieved and withdrawn; items that change"
+                        " nothing are listed in `unchanged`",
+                        "Judged",
+                    ),
                     "400": _error("Not JSON, or not this shape; `index` names the first bad item"),
                     "413": TOO_LARGE,
                     "422": _error("Not allowed here; `index` names the item"),

@@ -136,6 +136,8 @@ def grid_json(placement: Placement) -> dict[str, Any]:
                 "learner_id": j.learner_id,
                 "statement_id": j.statement_id,
                 "verdict": j.verdict,
+                "comment": j.comment,
+                "evidence_url": j.evidence_url,
                 "judged_at": j.judged_at.isoformat().replace("+00:00", "Z"),
                 "judged_by": names.get(j.judged_by_id, ""),
             }
@@ -184,6 +186,7 @@ def judge() -> ResponseReturnValue:
         "judgements": [judgement_json(j, names) for j in outcome.judgements],
         "achieved": levels("achieved"),
         "withdrawn": levels("withdrawn"),
+        "unchanged": outcome.unchanged,
     }, 201
 
 

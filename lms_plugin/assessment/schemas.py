@@ -35,6 +35,13 @@ class QueryId(RecordId):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+KEEP_OR_SET = (
+    "The {what} of this judgement; an empty string: none. Absent or null: with the cell's current"
+    " verdict, the current {what} stays; with another verdict, none. An item that leaves the cell"
+    " as it is (same verdict, {what} and the other field) records nothing: see `unchanged`."
+)
+
+
 class JudgementItemSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -43,10 +50,16 @@ class JudgementItemSchema(Schema):
     statement_id = RecordId(required=True)
     verdict = fields.String(required=True, validate=validate.OneOf(VERDICTS))
     comment = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=MAX_COMMENT)
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_COMMENT),
+        metadata={"description": KEEP_OR_SET.format(what="comment")},
     )
     evidence_url = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=MAX_URL)
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_URL),
+        metadata={"description": KEEP_OR_SET.format(what="evidence link") + " An http(s) URL."},
     )
 
 

@@ -5,6 +5,12 @@ latest judgement of it. Level achievements are recomputed after every batch of j
 ones are created, ones no longer met are withdrawn, and each change is a `LevelEvent` passed to the
 listeners (xAPI, credentials, grade passback) inside the same transaction.
 
+An item that would leave its cell as it is records nothing (`Outcome.unchanged`): a judgement is
+a decision, and re-recording one (a bulk action over cells already met, a dialog saved as it was
+opened) would replace its comment and evidence. `comment` and `evidence_url` of a request: a string
+sets it (empty or blank: none); None (absent or null in the API) keeps the cell's current one when
+the verdict stays the same, and means none with a new verdict (a comment explains its verdict).
+
 Judging is serialized per learner and placement (`lock_learners`): the roll-up and the listeners
 read the cell's latest judgement and the active achievements, then write on that basis, so two
 evaluators judging one learner at once must not both read the state before either wrote.
@@ -100,6 +106,13 @@ class Placement:
 class Outcome:
     judgements: list[Judgement]
     events: list[LevelEvent]
+    unchanged: list[int] = field(default_factory=list)
+    """Indexes of the requests that would have left their cell as it was: nothing recorded."""
+
+
+CellState = tuple[str, str | None, str | None]
+"""A cell's verdict, comment and evidence URL ("clear", None, None when never judged)."""
+NOT_JUDGED: CellState = ("clear", None, None)
 
 
 def load_placement(session: Session, link: ResourceLink) -> Placement | None:
@@ -136,8 +149,9 @@ def record_judgements(
     listeners: Iterable[AssessmentListener] = (),
     now: dt.datetime | None = None,
 ) -> Outcome:
-    """Validate every request (all or nothing), append the judgements, recompute the levels of the
-    learners concerned and tell the listeners. Flushes; the caller commits."""
+    """Validate every request (all or nothing), append a judgement for each that changes its cell
+    (the others are `unchanged`), recompute the levels of the learners concerned and tell the
+    listeners. Flushes; the caller commits."""
     if not requests:
         raise JudgementError("no judgements given")
     if len(requests) > MAX_BATCH:
@@ -149,19 +163,34 @@ def record_judgements(
     lock_learners(session, placement.link.id, learner_ids)
     _reread_rule(session, placement)
     now = now or utcnow()
-    judgements = [
-        Judgement(
-            resource_link_id=placement.link.id,
-            learner_id=request.learner_id,
-            statement_id=request.statement_id,
-            verdict=request.verdict,
-            comment=(request.comment or "").strip() or None,
-            evidence_url=(request.evidence_url or "").strip() or None,
-            judged_by_id=judged_by.id,
-            judged_at=now,
+    cells: dict[tuple[int, int], CellState] = {
+        key: (row.verdict, row.comment, row.evidence_url)
+        for key, row in current_verdicts(session, placement.link.id, learner_ids).items()
+    }
+    judgements: list[Judgement] = []
+    unchanged: list[int] = []
+    for index, request in enumerate(requests):
+        key = (request.learner_id, request.statement_id)
+        before = cells.get(key, NOT_JUDGED)
+        after = next_state(before, request)
+        if after == before:
+            unchanged.append(index)
+            continue
+        cells[key] = after
+        judgements.append(
+            Judgement(
+                resource_link_id=placement.link.id,
+                learner_id=request.learner_id,
+                statement_id=request.statement_id,
+                verdict=after[0],
+                comment=after[1],
+                evidence_url=after[2],
+                judged_by_id=judged_by.id,
+                judged_at=now,
+            )
         )
-        for request in requests
-    ]
+    if not judgements:
+        return Outcome([], [], unchanged)
     session.add_all(judgements)
     session.flush()
     listeners = list(listeners)
@@ -172,7 +201,22 @@ def record_judgements(
     for event in events:
         for listener in listeners:
             listener.level_changed(session, placement, event)
-    return Outcome(judgements, events)
+    return Outcome(judgements, events, unchanged)
+
+
+def next_state(before: CellState, request: JudgementRequest) -> CellState:
+    """The cell's state once `request` is recorded (see the module's docstring)."""
+    verdict, comment, evidence_url = before
+    same = request.verdict == verdict
+    return (
+        request.verdict,
+        _given(request.comment, comment if same else None),
+        _given(request.evidence_url, evidence_url if same else None),
+    )
+
+
+def _given(text: str | None, kept: str | None) -> str | None:
+    return kept if text is None else text.strip() or None
 
 
 def current_verdicts(

@@ -87,6 +87,11 @@ def test_instructor_places_judges_and_learner_sees_own_state(page: Page) -> None
     expect(grid.locator("tbody tr:visible")).to_have_count(1)
     column = grid.locator("th.statement-head").first
     column.get_by_role("button", name=re.compile("met for every learner shown")).click()
+    confirm = tool.locator("#confirm-dialog")
+    expect(confirm.get_by_role("heading")).to_have_text(
+        "Mark Emerging statement 1 met for 1 of 1 learner shown?"
+    )
+    confirm.get_by_role("button", name="Mark 1 met").click()
     dmitri = grid.locator("tr", has=tool.get_by_text("Dmitri Ivanov"))
     expect(dmitri.locator("button.cell").first).to_have_attribute("data-verdict", "met")
     tool.get_by_label("Filter learners by name").fill("")

@@ -26,11 +26,13 @@ from xapi.delivery import Backoff, Worker
 from xapi.lrs import LrsClient
 
 LMS_PLUGIN = str(Path(sys.executable).parent / "lms-plugin")
-VERDICTS = ("met", "met", "not_yet", "clear")
+# Each visit of a cell changes it (an item that leaves its cell as it is records nothing).
+VERDICTS = ("met", "not_yet", "clear")
 
 
 def judge_many(course: Course, count: int, per_request: int = 10) -> None:
-    """`count` judgements in requests of `per_request`, cycling over every cell."""
+    """`count` judgements in requests of `per_request`, cycling over every cell, each visit of a
+    cell with the next verdict."""
     cells = [
         (learner, s)
         for learner in course.learner_ids
@@ -40,7 +42,7 @@ def judge_many(course: Course, count: int, per_request: int = 10) -> None:
     assert len(cells) >= per_request
     for start in range(0, count, per_request):
         items = [
-            (*cells[(start + k) % len(cells)], VERDICTS[(start // per_request + k) % 4])
+            (*cells[(start + k) % len(cells)], VERDICTS[(start + k) // len(cells) % 3])
             for k in range(per_request)
         ]
         response = course.staff.judge(*items)
