@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms_plugin import errors
@@ -15,11 +14,10 @@ from lms_plugin.cli import register_commands
 from lms_plugin.config import PROJECT_ROOT, instance_path, load_config
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.database import db
+from lms_plugin.extensions import csrf
 from lms_plugin.lti import platform_storage
 from lms_plugin.lti.http import TimeoutSession
 from lms_plugin.secret_box import SecretBox
-
-csrf = CSRFProtect()
 
 
 def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -90,7 +88,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(login)
     csrf.exempt(launch)
     if app.config["SANDBOX_ENABLED"]:
-        from lms_plugin.lti.sandbox.views import blueprint as sandbox
+        from lms_plugin.sandbox.views import blueprint as sandbox
 
         app.register_blueprint(sandbox)
     register_commands(app)

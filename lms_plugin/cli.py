@@ -48,7 +48,7 @@ def init_command() -> None:
     seeds = sorted(Path(current_app.config["SEEDS_DIR"]).glob("*.json"))
     _import_files(seeds)
     if current_app.config["SANDBOX_ENABLED"]:
-        from lms_plugin.lti.sandbox.setup import ensure_sandbox
+        from lms_plugin.sandbox.setup import ensure_sandbox
 
         ensure_sandbox(db.session, current_app.config["BASE_URL"])
         db.session.commit()

@@ -14,7 +14,8 @@ from lms_plugin.lti.models import (
     ScoreOutbox,
     ToolKey,
 )
-from lms_plugin.lti.sandbox.models import (
+from lms_plugin.orm import Base
+from lms_plugin.sandbox.models import (
     SandboxAccessToken,
     SandboxCourse,
     SandboxKey,
@@ -25,7 +26,6 @@ from lms_plugin.lti.sandbox.models import (
     SandboxUsedNonce,
     SandboxUser,
 )
-from lms_plugin.orm import Base
 from xapi.models import LrsEndpoint, OutboxStatement
 
 __all__ = [

@@ -10,17 +10,17 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from lms_plugin.database import db
-from lms_plugin.lti.sandbox import services
-from lms_plugin.lti.sandbox.constants import (
+from lms_plugin.sandbox import services
+from lms_plugin.sandbox.constants import (
     CLIENT_ID,
     COURSE_CONTEXT_ID,
     DEPLOYMENT_ID,
     ROLE_URIS,
     STAFF_ROLES,
 )
-from lms_plugin.lti.sandbox.context import ensure_ready, sandbox_urls, secret_key
-from lms_plugin.lti.sandbox.endpoints import machine
-from lms_plugin.lti.sandbox.launches import PRESENTATIONS, LaunchError, login_initiation_url
+from lms_plugin.sandbox.context import ensure_ready, sandbox_urls, secret_key
+from lms_plugin.sandbox.endpoints import machine
+from lms_plugin.sandbox.launches import PRESENTATIONS, LaunchError, login_initiation_url
 
 blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 blueprint.register_blueprint(machine)

@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from lms_plugin.database import db
-from lms_plugin.lti.sandbox import keys, toolkeys
-from lms_plugin.lti.sandbox.setup import ensure_sandbox
-from tests.lti.sandbox.helpers import BASE, FakeTool, rsa_key
+from lms_plugin.sandbox import keys, toolkeys
+from lms_plugin.sandbox.setup import ensure_sandbox
+from tests.sandbox.helpers import BASE, FakeTool, rsa_key
 
 
 @pytest.fixture(scope="session")

@@ -10,14 +10,14 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
-from lms_plugin.app import csrf
 from lms_plugin.database import db
+from lms_plugin.extensions import csrf
 from lms_plugin.lti import claims as vocab
-from lms_plugin.lti.sandbox import deep_linking, keys, launches, services, tokens
-from lms_plugin.lti.sandbox.context import ensure_ready, sandbox_urls, secret_box, secret_key
-from lms_plugin.lti.sandbox.tokens import ServiceError, TokenError
-from lms_plugin.lti.sandbox.toolkeys import contains_nul
 from lms_plugin.orm import MAX_ID
+from lms_plugin.sandbox import deep_linking, keys, launches, services, tokens
+from lms_plugin.sandbox.context import ensure_ready, sandbox_urls, secret_box, secret_key
+from lms_plugin.sandbox.tokens import ServiceError, TokenError
+from lms_plugin.sandbox.toolkeys import contains_nul
 
 machine = Blueprint("machine", __name__)
 csrf.exempt(machine)

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms_plugin.lti.registrations import PlatformSettings, add_platform
-from lms_plugin.lti.sandbox import keys
-from lms_plugin.lti.sandbox.constants import (
+from lms_plugin.sandbox import keys
+from lms_plugin.sandbox.constants import (
     CLIENT_ID,
     COURSE_CONTEXT_ID,
     COURSE_LABEL,
@@ -18,12 +18,7 @@ from lms_plugin.lti.sandbox.constants import (
     PLATFORM_NAME,
     SandboxUrls,
 )
-from lms_plugin.lti.sandbox.models import (
-    SandboxCourse,
-    SandboxKey,
-    SandboxMembership,
-    SandboxUser,
-)
+from lms_plugin.sandbox.models import SandboxCourse, SandboxKey, SandboxMembership, SandboxUser
 from lms_plugin.secret_box import SecretBox
 
 

@@ -19,8 +19,8 @@ from werkzeug.serving import make_server
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.frameworks.parsing import read_framework_file
-from lms_plugin.lti.sandbox.models import SandboxLineItem, SandboxResourceLink
-from lms_plugin.lti.sandbox.setup import ensure_sandbox
+from lms_plugin.sandbox.models import SandboxLineItem, SandboxResourceLink
+from lms_plugin.sandbox.setup import ensure_sandbox
 from tests.builders import SEED_FILES
 
 

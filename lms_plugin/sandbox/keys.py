@@ -19,7 +19,7 @@ from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms_plugin.lti.sandbox.models import SandboxKey
+from lms_plugin.sandbox.models import SandboxKey
 from lms_plugin.secret_box import SecretBox, SecretBoxError
 
 ALGORITHM = "RS256"

@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms_plugin.lti import claims as vocab
-from lms_plugin.lti.sandbox import keys
-from lms_plugin.lti.sandbox.constants import (
+from lms_plugin.sandbox import keys
+from lms_plugin.sandbox.constants import (
     AGS_SCOPES,
     CLIENT_ID,
     COURSE_OFFERING,
@@ -34,7 +34,7 @@ from lms_plugin.lti.sandbox.constants import (
     STAFF_ROLES,
     SandboxUrls,
 )
-from lms_plugin.lti.sandbox.models import (
+from lms_plugin.sandbox.models import (
     SandboxCourse,
     SandboxLineItem,
     SandboxMembership,

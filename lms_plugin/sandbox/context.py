@@ -7,11 +7,8 @@ from sqlalchemy.exc import IntegrityError
 
 from lms_plugin.database import db
 from lms_plugin.lti.registrations import find_platform
-from lms_plugin.lti.sandbox.constants import (
-    CLIENT_ID,
-    SandboxUrls,
-)
-from lms_plugin.lti.sandbox.setup import ensure_sandbox, is_set_up
+from lms_plugin.sandbox.constants import CLIENT_ID, SandboxUrls
+from lms_plugin.sandbox.setup import ensure_sandbox, is_set_up
 from lms_plugin.secret_box import SecretBox
 
 

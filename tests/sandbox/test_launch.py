@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.lti.sandbox.helpers import (
+from tests.sandbox.helpers import (
     BASE,
     COURSE,
     INSTRUCTOR,
@@ -189,7 +189,7 @@ def test_authorization_endpoint_refuses_bad_requests(
 def test_expired_message_hint_is_refused(
     sandbox: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lms_plugin.lti.sandbox import launches
+    from lms_plugin.sandbox import launches
 
     link, _ = add_link(sandbox)
     login = login_initiation(client, LEARNER, link)
@@ -203,7 +203,7 @@ def test_launch_of_a_deleted_link_is_refused(sandbox: Flask, client: FlaskClient
     from sqlalchemy import delete
 
     from lms_plugin.database import db
-    from lms_plugin.lti.sandbox.models import SandboxResourceLink
+    from lms_plugin.sandbox.models import SandboxResourceLink
 
     link, _ = add_link(sandbox)
     login = login_initiation(client, LEARNER, link)

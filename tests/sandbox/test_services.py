@@ -11,16 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from lms_plugin.database import db
-from lms_plugin.lti.sandbox.models import SandboxLineItem, SandboxScore
-from tests.lti.sandbox.helpers import (
-    BASE,
-    COURSE,
-    LEARNER,
-    FakeTool,
-    access_token,
-    add_link,
-    bearer,
-)
+from lms_plugin.sandbox.models import SandboxLineItem, SandboxScore
+from tests.sandbox.helpers import BASE, COURSE, LEARNER, FakeTool, access_token, add_link, bearer
 
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
@@ -147,7 +139,7 @@ def test_service_authorization(client: FlaskClient, tool: FakeTool) -> None:
 def test_expired_access_token_is_401(
     client: FlaskClient, tool: FakeTool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lms_plugin.lti.sandbox import tokens
+    from lms_plugin.sandbox import tokens
 
     monkeypatch.setattr(tokens, "TOKEN_SECONDS", -1)
     token = access_token(client, tool, NRPS)

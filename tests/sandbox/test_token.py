@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from lms_plugin.database import db
-from lms_plugin.lti.sandbox.models import SandboxAccessToken
-from tests.lti.sandbox.helpers import TOKEN_URL, FakeTool, public_jwk
+from lms_plugin.sandbox.models import SandboxAccessToken
+from tests.sandbox.helpers import TOKEN_URL, FakeTool, public_jwk
 
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
@@ -108,7 +108,7 @@ def test_assertion_signed_by_another_key_is_refused(
 def test_unknown_kid_refetches_the_tool_jwks_once(
     client: FlaskClient, tool: FakeTool, stranger_rsa_key: rsa.RSAPrivateKey, monkeypatch: Any
 ) -> None:
-    from lms_plugin.lti.sandbox import toolkeys
+    from lms_plugin.sandbox import toolkeys
 
     monkeypatch.setattr(toolkeys, "REFETCH_AFTER_SECONDS", 0.0)
     assert client.post("/sandbox/token", data=token_request(tool.assertion())).status_code == 200
@@ -142,7 +142,7 @@ def test_unknown_kid_refetches_the_tool_jwks_once(
 def test_unreachable_tool_jwks_is_a_clear_refusal(
     client: FlaskClient, tool: FakeTool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lms_plugin.lti.sandbox import toolkeys
+    from lms_plugin.sandbox import toolkeys
 
     def fail(url: str) -> dict[str, Any]:
         raise toolkeys.ToolKeyError(f"could not fetch the tool's JWKS at {url}: ConnectionError")

@@ -16,10 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from lms_plugin.database import db
-from lms_plugin.lti.sandbox.constants import (
-    CLIENT_ID,
-)
-from lms_plugin.lti.sandbox.models import SandboxCourse, SandboxLineItem, SandboxResourceLink
+from lms_plugin.sandbox.constants import CLIENT_ID
+from lms_plugin.sandbox.models import SandboxCourse, SandboxLineItem, SandboxResourceLink
 
 BASE = "http://tool.test"
 TOKEN_URL = f"{BASE}/sandbox/token"

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from lms_plugin.database import db
-from lms_plugin.lti.sandbox.models import SandboxLineItem, SandboxResourceLink
-from tests.lti.sandbox.helpers import BASE, INSTRUCTOR, LEARNER, TA, FakeTool, launch
+from lms_plugin.sandbox.models import SandboxLineItem, SandboxResourceLink
+from tests.sandbox.helpers import BASE, INSTRUCTOR, LEARNER, TA, FakeTool, launch
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"

@@ -13,8 +13,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lms_plugin.lti.sandbox import toolkeys
-from tests.lti.sandbox.helpers import public_jwk
+from lms_plugin.sandbox import toolkeys
+from tests.sandbox.helpers import public_jwk
 
 
 class ToolServer:

@@ -8,14 +8,9 @@ from sqlalchemy import func, select
 
 from lms_plugin.database import db
 from lms_plugin.lti.models import Deployment, Platform
-from lms_plugin.lti.sandbox.models import (
-    SandboxCourse,
-    SandboxKey,
-    SandboxMembership,
-    SandboxUser,
-)
-from lms_plugin.lti.sandbox.setup import ensure_sandbox
-from tests.lti.sandbox.helpers import BASE
+from lms_plugin.sandbox.models import SandboxCourse, SandboxKey, SandboxMembership, SandboxUser
+from lms_plugin.sandbox.setup import ensure_sandbox
+from tests.sandbox.helpers import BASE
 
 
 def counts() -> dict[str, int]:

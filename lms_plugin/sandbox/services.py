@@ -14,11 +14,8 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms_plugin.lti.sandbox.constants import (
-    ROLE_URIS,
-    SandboxUrls,
-)
-from lms_plugin.lti.sandbox.models import (
+from lms_plugin.sandbox.constants import ROLE_URIS, SandboxUrls
+from lms_plugin.sandbox.models import (
     SandboxCourse,
     SandboxLineItem,
     SandboxMembership,
@@ -26,7 +23,7 @@ from lms_plugin.lti.sandbox.models import (
     SandboxScore,
     SandboxUser,
 )
-from lms_plugin.lti.sandbox.tokens import ServiceError
+from lms_plugin.sandbox.tokens import ServiceError
 
 MAX_LIMIT = 1000
 MAX_TEXT = 500

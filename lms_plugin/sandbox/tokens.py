@@ -16,13 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms_plugin.lti import claims as vocab
-from lms_plugin.lti.sandbox.constants import (
-    CLIENT_ID,
-    SERVICE_SCOPES,
-    SandboxUrls,
-)
-from lms_plugin.lti.sandbox.models import SandboxAccessToken, SandboxUsedNonce
-from lms_plugin.lti.sandbox.toolkeys import LEEWAY_SECONDS, ToolKeyError, decode_tool_jwt
+from lms_plugin.sandbox.constants import CLIENT_ID, SERVICE_SCOPES, SandboxUrls
+from lms_plugin.sandbox.models import SandboxAccessToken, SandboxUsedNonce
+from lms_plugin.sandbox.toolkeys import LEEWAY_SECONDS, ToolKeyError, decode_tool_jwt
 
 TOKEN_SECONDS = 3600
 MAX_ASSERTION_SECONDS = 3600

@@ -12,22 +12,17 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from lms_plugin.lti import claims as vocab
-from lms_plugin.lti.sandbox.constants import (
-    CLIENT_ID,
-    DEPLOYMENT_ID,
-    STAFF_ROLES,
-    SandboxUrls,
-)
-from lms_plugin.lti.sandbox.launches import (
+from lms_plugin.sandbox.constants import CLIENT_ID, DEPLOYMENT_ID, STAFF_ROLES, SandboxUrls
+from lms_plugin.sandbox.launches import (
     DEEP_LINK_DATA_SECONDS,
     LaunchError,
     find_member,
     read_deep_link_data,
 )
-from lms_plugin.lti.sandbox.models import SandboxCourse, SandboxLineItem, SandboxResourceLink
-from lms_plugin.lti.sandbox.services import is_number, parse_timestamp
-from lms_plugin.lti.sandbox.tokens import ServiceError, consume_once
-from lms_plugin.lti.sandbox.toolkeys import LEEWAY_SECONDS, ToolKeyError, decode_tool_jwt
+from lms_plugin.sandbox.models import SandboxCourse, SandboxLineItem, SandboxResourceLink
+from lms_plugin.sandbox.services import is_number, parse_timestamp
+from lms_plugin.sandbox.tokens import ServiceError, consume_once
+from lms_plugin.sandbox.toolkeys import LEEWAY_SECONDS, ToolKeyError, decode_tool_jwt
 
 MAX_ITEMS = 50
 MAX_CUSTOM = 50
