@@ -3,6 +3,7 @@
 from lms_plugin.assessment.models import Judgement, LevelAchievement
 from lms_plugin.credentials.models import Credential, CredentialRequest, StatusList
 from lms_plugin.frameworks.models import Framework, FrameworkVersion, Level, Statement
+from lms_plugin.keys import ToolKey
 from lms_plugin.lti.models import (
     Course,
     Deployment,
@@ -12,7 +13,6 @@ from lms_plugin.lti.models import (
     Platform,
     ResourceLink,
     ScoreOutbox,
-    ToolKey,
 )
 from lms_plugin.orm import Base
 from lms_plugin.sandbox.models import (

@@ -28,12 +28,13 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lms_plugin import keys
 from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.credentials import builder, dids, signing, status_list
 from lms_plugin.credentials.models import Credential, CredentialRequest, StatusList
 from lms_plugin.frameworks.models import FrameworkVersion, Level
-from lms_plugin.lti import keys
-from lms_plugin.lti.models import Person, ToolKey
+from lms_plugin.keys import ToolKey
+from lms_plugin.lti.models import Person
 from lms_plugin.orm import utcnow
 from lms_plugin.secret_box import SecretBox
 

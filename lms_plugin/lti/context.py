@@ -7,8 +7,8 @@ import time
 
 from flask import abort, current_app, request, session
 
+from lms_plugin import keys
 from lms_plugin.database import db
-from lms_plugin.lti import keys
 from lms_plugin.lti.http import TimeoutSession
 from lms_plugin.lti.models import Platform
 from lms_plugin.lti.platform_api import PlatformClient

@@ -9,8 +9,8 @@ from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
 from sqlalchemy.orm import Session
 
+from lms_plugin.keys import SigningKey
 from lms_plugin.lti import registrations
-from lms_plugin.lti.keys import SigningKey
 from lms_plugin.lti.models import Platform
 
 

@@ -21,22 +21,14 @@ from flask.typing import ResponseReturnValue
 from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 
+from lms_plugin import keys
 from lms_plugin.assessment import services as assessment
 from lms_plugin.assessment.api import credentials_of, grid_json, progress_json
 from lms_plugin.assessment.grid_rows import grid_rows
 from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
-from lms_plugin.lti import (
-    claims,
-    context,
-    invites,
-    keys,
-    nrps,
-    platform_storage,
-    services,
-    tool_settings,
-)
+from lms_plugin.lti import claims, context, invites, nrps, platform_storage, services, tool_settings
 from lms_plugin.lti.cookies import NEW_WINDOW_PARAM, PartitionedCookieService, needs_cookie_check
 from lms_plugin.lti.deep_linking import placement_resource, response_jwt
 from lms_plugin.lti.dynamic_registration import InviteRefused, RegistrationError, register

@@ -7,6 +7,7 @@ issuer profile has credentials keys of its own (`issuer_profile_id`); None means
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,14 +17,31 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from jwcrypto.jwk import JWK
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ForeignKey, LargeBinary, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from lms_plugin.lti.models import ToolKey
-from lms_plugin.orm import utcnow
+from lms_plugin.orm import Base, created_at, intpk, utcnow
 from lms_plugin.secret_box import SecretBox
 
 ALGORITHMS = {"lti": "RS256", "credentials": "Ed25519"}
+
+
+class ToolKey(Base):
+    """A signing key of the tool: RSA for LTI, Ed25519 for credentials; private part encrypted.
+    A credentials key with an `issuer_profile_id` belongs to that profile, else to the tool."""
+
+    __tablename__ = "tool_keys"
+
+    id: Mapped[intpk]
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    algorithm: Mapped[str] = mapped_column(String(20))
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+    retired_at: Mapped[dt.datetime | None]
+    # No ON DELETE clause: SQLite can add this column (and reflect it) only without one.
+    issuer_profile_id: Mapped[int | None] = mapped_column(ForeignKey("issuer_profiles.id"))
 
 
 class ToolKeyError(LookupError):
