@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from lms_plugin import xapi_delivery
 from lms_plugin.credentials.listener import CredentialIssuer, IssueReport
 from lms_plugin.database import db
-from lms_plugin.lti import context
+from lms_plugin.lti import current
 from lms_plugin.lti.models import ScoreOutbox
 from lms_plugin.lti.scores import DeliveryReport, deliver_scores
 
@@ -35,7 +35,7 @@ def issue_credentials_once() -> IssueReport:
 def deliver_once() -> DeliveryReport:
     """One delivery pass, committed (inside an app context)."""
     try:
-        return deliver_scores(db.session, context.platform_client)
+        return deliver_scores(db.session, current.platform_client)
     except Exception:
         db.session.rollback()
         raise

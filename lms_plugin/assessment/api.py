@@ -28,7 +28,7 @@ from lms_plugin.assessment.schemas import (
 from lms_plugin.assessment.services import JudgementError, JudgementRequest, Placement
 from lms_plugin.credentials import issuance
 from lms_plugin.database import db
-from lms_plugin.lti import context
+from lms_plugin.lti import current
 from lms_plugin.lti.models import Enrollment, Person, ResourceLink
 from lms_plugin.lti.services import LaunchContext
 
@@ -38,7 +38,7 @@ blueprint = Blueprint("assessment_api", __name__, url_prefix="/api/v1")
 def launch_placement(staff: bool, launch_id: str | None = None) -> tuple[LaunchContext, Placement]:
     """The caller's launch and its placement; 403 without a launch or the role, 409 when the
     activity has no framework yet."""
-    launch = context.current_launch(launch_id)
+    launch = current.current_launch(launch_id)
     if staff and not launch.staff:
         abort(403, description="Only course staff can do this.")
     link = (

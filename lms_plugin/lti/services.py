@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lms_plugin.frameworks.models import FrameworkVersion
 from lms_plugin.lti import claims
 from lms_plugin.lti.models import Course, Deployment, Enrollment, Person, Platform, ResourceLink
-from lms_plugin.lti.storage import StateStore
+from lms_plugin.lti.state_store import StateStore
 from lms_plugin.orm import MAX_ID, utcnow
 
 LAUNCH_LIFETIME_SECONDS = 8 * 3600

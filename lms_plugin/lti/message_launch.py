@@ -24,7 +24,7 @@ from pylti1p3.contrib.flask import FlaskMessageLaunch
 from pylti1p3.exception import LtiException
 
 from lms_plugin.lti.cookies import PartitionedCookieService
-from lms_plugin.lti.storage import DatabaseLaunchDataStorage, StateStore
+from lms_plugin.lti.state_store import DatabaseLaunchDataStorage, StateStore
 
 ALGORITHM = "RS256"
 CLOCK_SKEW_SECONDS = 60

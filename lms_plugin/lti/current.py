@@ -12,9 +12,9 @@ from lms_plugin.database import db
 from lms_plugin.lti.http import TimeoutSession
 from lms_plugin.lti.models import Platform
 from lms_plugin.lti.platform_api import PlatformClient
+from lms_plugin.lti.pylti_tool_conf import DatabaseToolConf
 from lms_plugin.lti.services import LaunchContext
-from lms_plugin.lti.storage import StateStore
-from lms_plugin.lti.tool_config import DatabaseToolConf
+from lms_plugin.lti.state_store import StateStore
 from lms_plugin.secret_box import SecretBox
 
 SESSION_LAUNCHES = "lti_launches"
