@@ -47,6 +47,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from lms_plugin.assessment.api import blueprint as assessment_api
+    from lms_plugin.assessment.openapi import blueprint as openapi
     from lms_plugin.assessment.views import blueprint as assessment_pages
     from lms_plugin.credential_pages import blueprint as credential_pages
     from lms_plugin.credential_pages import verify_api
@@ -54,7 +55,6 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from lms_plugin.health import blueprint as health
     from lms_plugin.lti.views import blueprint as lti
     from lms_plugin.lti.views import launch, login
-    from lms_plugin.openapi import blueprint as openapi
 
     app.register_blueprint(health)
     app.register_blueprint(frameworks)

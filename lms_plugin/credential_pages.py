@@ -27,7 +27,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from lms_plugin import rate_limit
 from lms_plugin.assessment.api import launch_placement
 from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.credentials import issuance
@@ -37,6 +36,7 @@ from lms_plugin.credentials.signing import NotACredential
 from lms_plugin.credentials.verification import CredentialVerifier, FetchRefused
 from lms_plugin.database import db
 from lms_plugin.frameworks.models import Level
+from lms_plugin.lti import rate_limit
 
 blueprint = Blueprint("credentials", __name__)
 JSON_LD = "application/ld+json"

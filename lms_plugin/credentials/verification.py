@@ -1,10 +1,11 @@
 """Verifying credentials from anyone, within one deadline and a cap on remote fetches.
 
 The tool's own DID documents, status lists and credentials are read locally. Other issuers' are
-fetched through `lms_plugin.outbound` (public addresses only unless `ALLOW_PRIVATE_ADDRESSES`, no
-redirects, a size cap), before the verification's deadline, at most `Limits.max_fetches` per
-verification, and kept for a few minutes in a bounded in-process cache, so that one credential
-cannot make the tool send many requests and an issuer is not asked again for every verification.
+fetched through `lms_plugin.credentials.outbound` (public addresses only unless
+`ALLOW_PRIVATE_ADDRESSES`, no redirects, a size cap), before the verification's deadline, at most
+`Limits.max_fetches` per verification, and kept for a few minutes in a bounded in-process cache,
+so that one credential cannot make the tool send many requests and an issuer is not asked again
+for every verification.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from typing import Any
 from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
-from lms_plugin import outbound
-from lms_plugin.credentials import dids, issuance, signing
+from lms_plugin.credentials import dids, issuance, outbound, signing
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
 from lms_plugin.credentials.untrusted import (

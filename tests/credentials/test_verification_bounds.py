@@ -28,8 +28,8 @@ from lms_plugin.credentials.untrusted import DEFAULT_LIMITS, Limits
 from lms_plugin.credentials.verification import CredentialVerifier
 from lms_plugin.database import db
 from tests.credentials.conftest import NOW, IssuerWorld, our_verdict
+from tests.credentials.test_outbound import answer, drip, serving
 from tests.live_server import LMS_PLUGIN, free_port, server_environment
-from tests.test_outbound import answer, drip, serving
 
 
 def minimal(*status_urls: str, **extra: Any) -> dict[str, Any]:

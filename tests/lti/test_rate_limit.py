@@ -7,9 +7,10 @@ import datetime as dt
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from lms_plugin import delivery, rate_limit
+from lms_plugin import delivery
 from lms_plugin.credentials.models import Credential
 from lms_plugin.database import db
+from lms_plugin.lti import rate_limit
 from lms_plugin.lti.models import LaunchState
 from lms_plugin.orm import utcnow
 from tests.courses import Course

@@ -1,6 +1,6 @@
-"""lms_plugin.outbound: fetches of outsider-chosen URLs never reach loopback or private addresses
-(whatever the URL's tricks or the resolver's answers), connect to the address that was checked,
-follow no redirects, stop at one total deadline and at a size cap."""
+"""lms_plugin.credentials.outbound: fetches of outsider-chosen URLs never reach loopback or private
+addresses (whatever the URL's tricks or the resolver's answers), connect to the address that was
+checked, follow no redirects, stop at one total deadline and at a size cap."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from lms_plugin import outbound
-from lms_plugin.outbound import OutboundRefused, Policy
+from lms_plugin.credentials import outbound
+from lms_plugin.credentials.outbound import OutboundRefused, Policy
 
 LOCAL = Policy(allow_private=True, seconds=3)
 PUBLIC_ONLY = Policy(allow_private=False, seconds=3)
