@@ -10,7 +10,7 @@ from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms_plugin import errors
-from lms_plugin.cli import register_commands
+from lms_plugin.commands import register_commands
 from lms_plugin.config import PROJECT_ROOT, instance_path, load_config
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.database import db
@@ -49,8 +49,8 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from lms_plugin.assessment.api import blueprint as assessment_api
     from lms_plugin.assessment.openapi import blueprint as openapi
     from lms_plugin.assessment.views import blueprint as assessment_pages
-    from lms_plugin.credential_pages import blueprint as credential_pages
-    from lms_plugin.credential_pages import verify_api
+    from lms_plugin.credentials.views import blueprint as credential_pages
+    from lms_plugin.credentials.views import verify_api
     from lms_plugin.frameworks.views import blueprint as frameworks
     from lms_plugin.health import blueprint as health
     from lms_plugin.lti.views import blueprint as lti

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from lms_plugin import delivery
-from lms_plugin.cli import cli
+from lms_plugin.commands import cli
 from lms_plugin.credentials.models import Credential
 from lms_plugin.database import db
 from tests.courses import Course, placed_course

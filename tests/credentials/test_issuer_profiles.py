@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from lms_plugin.cli import cli
+from lms_plugin.commands import cli
 from lms_plugin.credentials import dids, issuance, signing, status_list
 from lms_plugin.credentials.models import Credential, StatusList
 from lms_plugin.database import db

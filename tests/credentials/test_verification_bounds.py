@@ -20,9 +20,8 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from lms_plugin import credential_pages
-from lms_plugin.cli import cli
-from lms_plugin.credentials import signing, verification
+from lms_plugin.commands import cli
+from lms_plugin.credentials import signing, verification, views
 from lms_plugin.credentials.documents import VC_V2
 from lms_plugin.credentials.untrusted import DEFAULT_LIMITS, Limits
 from lms_plugin.credentials.verification import CredentialVerifier
@@ -264,15 +263,15 @@ def test_parsed_input_with_infinities_or_lone_surrogates_is_not_verified() -> No
 
 def test_a_busy_verifier_answers_503_at_once(client: FlaskClient) -> None:
     taken = 0
-    while credential_pages.VERIFY_SLOTS.acquire(blocking=False):
+    while views.VERIFY_SLOTS.acquire(blocking=False):
         taken += 1
     try:
         answer = client.post("/api/v1/verify", json=minimal())
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
-        assert answer.json == {"verified": False, "checks": [], "errors": [credential_pages.BUSY]}
+        assert answer.json == {"verified": False, "checks": [], "errors": [views.BUSY]}
     finally:
         for _ in range(taken):
-            credential_pages.VERIFY_SLOTS.release()
+            views.VERIFY_SLOTS.release()
     assert client.post("/api/v1/verify", json=minimal()).status_code == 200
 
 

@@ -16,14 +16,14 @@ from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
 
 from lms_plugin import delivery, keys, migrate
-from lms_plugin.credential_commands import credentials_group
+from lms_plugin.commands.credentials import credentials_group
+from lms_plugin.commands.xapi import xapi_group
 from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.delivery import BackgroundDelivery
 from lms_plugin.frameworks import services as frameworks_services
 from lms_plugin.frameworks.parsing import FrameworkFileError, ParsedFramework, read_framework_file
 from lms_plugin.lti import invites, issuer_profiles, registrations
-from lms_plugin.xapi_commands import xapi_group
 
 
 def require_current_schema() -> None:

@@ -24,7 +24,7 @@ EXIT_STILL_QUEUED = 3
 
 
 def _require_current_schema() -> None:
-    from lms_plugin.cli import require_current_schema
+    from lms_plugin.commands import require_current_schema
 
     require_current_schema()
 

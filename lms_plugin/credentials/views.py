@@ -1,4 +1,4 @@
-"""Web side of the credentials (kept outside `lms_plugin/credentials/`, which never imports
+"""Web side of the credentials (the one module of `lms_plugin/credentials/` that imports
 Flask): the did:web document, public credential pages, status lists, verification by page and
 API, the learner's and staff's credential lists."""
 
