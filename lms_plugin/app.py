@@ -91,6 +91,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         from lms_plugin.sandbox.views import blueprint as sandbox
 
         app.register_blueprint(sandbox)
+    app.extensions["app_factory"] = lambda: build_app(overrides)  # `serve`: one app per worker
     register_commands(app)
     return app
 

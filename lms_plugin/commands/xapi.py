@@ -13,20 +13,13 @@ from flask.cli import with_appcontext
 from sqlalchemy import and_, select
 
 from lms_plugin import xapi_delivery
+from lms_plugin.commands.common import EXIT_STILL_QUEUED, require_current_schema
 from lms_plugin.database import db
 from lms_plugin.lti.models import Deployment, Platform
 from xapi import delivery
 from xapi.delivery import DeliveryReport
 from xapi.lrs import XAPI_VERSION, LrsConfigError, check_endpoint
 from xapi.models import STATES, LrsEndpoint, OutboxStatement
-
-EXIT_STILL_QUEUED = 3
-
-
-def _require_current_schema() -> None:
-    from lms_plugin.commands import require_current_schema
-
-    require_current_schema()
 
 
 @click.group("xapi")
@@ -51,7 +44,7 @@ def deliver_command(drain: bool, timeout: float, interval: float, batch_size: in
 
     Stops with exit status 1 when an LRS refuses the tool's credentials (HTTP 401/403).
     """
-    _require_current_schema()
+    require_current_schema()
     if drain:
         done, report = xapi_delivery.drain(timeout, min(interval, 0.5), batch_size)
         _echo_report(report)
@@ -107,7 +100,7 @@ def _explain_queued() -> None:
 @with_appcontext
 def status_command(as_json: bool) -> None:
     """Queued, delivered and dead statements, and the age of the oldest queued one."""
-    _require_current_schema()
+    require_current_schema()
     counts = delivery.counts(db.session)
     if as_json:
         click.echo(json.dumps(counts))
@@ -149,7 +142,7 @@ def status_command(as_json: bool) -> None:
 @with_appcontext
 def export_command(state: str) -> None:
     """Print stored statements as JSON lines, oldest first: the exact bytes sent to the LRS."""
-    _require_current_schema()
+    require_current_schema()
     sys.stdout.flush()
     out = sys.stdout.buffer
     for payload in delivery.payloads(db.session, None if state == "all" else state):
@@ -162,7 +155,7 @@ def export_command(state: str) -> None:
 @with_appcontext
 def replay_command(statement_id: str | None) -> None:
     """Queue dead statements again (after fixing what made the LRS refuse them)."""
-    _require_current_schema()
+    require_current_schema()
     count = delivery.replay(db.session, statement_id)
     db.session.commit()
     if statement_id is not None and count == 0:
@@ -184,7 +177,7 @@ def lrs_group() -> None:
 def lrs_set_command(issuer: str, deployment_id: str | None, endpoint: str, username: str) -> None:
     """Set the LRS of a platform (or of one deployment); the password is read from standard
     input and stored encrypted."""
-    _require_current_schema()
+    require_current_schema()
     try:
         check_endpoint(endpoint)
     except LrsConfigError as error:
@@ -241,7 +234,7 @@ def lrs_set_command(issuer: str, deployment_id: str | None, endpoint: str, usern
 @with_appcontext
 def lrs_list_command() -> None:
     """List the configured LRSs (never their passwords)."""
-    _require_current_schema()
+    require_current_schema()
     default = current_app.config.get("XAPI_LRS_ENDPOINT")
     if default:
         user = current_app.config.get("XAPI_LRS_USERNAME") or "-"

@@ -1,0 +1,40 @@
+"""`lms-plugin scores ...`: grade passback to the LMS gradebook (AGS)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask.cli import with_appcontext
+
+from lms_plugin import delivery
+from lms_plugin.commands.common import EXIT_STILL_QUEUED, require_current_schema
+
+
+@click.group("scores")
+def scores_group() -> None:
+    """Grade passback to the LMS gradebook (AGS)."""
+
+
+@scores_group.command("deliver")
+@click.option("--drain", is_flag=True, help="Return once nothing is queued (exit 0), else exit 3.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to try with --drain.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
+@with_appcontext
+def scores_deliver_command(drain: bool, timeout: float, interval: float) -> None:
+    """Post queued scores to the LMSs (loops until stopped, or drains with --drain)."""
+    require_current_schema()
+    if drain:
+        if not delivery.drain(timeout, interval):
+            click.echo(f"{delivery.queued_scores()} score(s) still queued.", err=True)
+            sys.exit(EXIT_STILL_QUEUED)
+        click.echo("Nothing queued.")
+        return
+    while True:
+        report = delivery.deliver_once()
+        if report.delivered or report.retrying or report.dead:
+            click.echo(
+                f"delivered {report.delivered}, retrying {report.retrying}, dead {report.dead}"
+            )
+        time.sleep(interval)
