@@ -28,15 +28,16 @@ from bench.assessment import Scenario, database
 from bench.report import figure, verdict
 from lms_plugin import create_app, migrate, xapi_delivery
 from lms_plugin.database import db, make_engine
+from lms_plugin.learning_records.recorder import XapiRecorder
 from tests.lti.platform import KeySetServer, LtiPlatform, rsa_key
 from tests.xapi.lrs_tools import ralph_server
 from xapi.models import OutboxStatement
-from xapi.recorder import Route, XapiRecorder, enqueue
+from xapi.outbox import Route, enqueue
 from xapi.statements import (
+    AgentRef,
     CompetencyRef,
     FrameworkRef,
     LevelRef,
-    Person,
     PlacementRef,
     StatementFactory,
 )
@@ -52,9 +53,9 @@ def fill_outbox(url: str, count: int) -> None:
     framework = FrameworkRef(1, "Legal Secretaries and Administrative Assistants", "2025.1")
     levels = [LevelRef(i, f"level-{i}", f"Level {i}") for i in range(4)]
     placement = PlacementRef(1, "course-1", "Legal Support 101", 1, "link-1", "Competencies")
-    evaluator = Person("https://lms.example.edu", "teacher-1", "Ada Teacher")
+    evaluator = AgentRef("https://lms.example.edu", "teacher-1", "Ada Teacher")
     learners = [
-        Person("https://lms.example.edu", f"learner-{i}", f"Learner {i}") for i in range(100)
+        AgentRef("https://lms.example.edu", f"learner-{i}", f"Learner {i}") for i in range(100)
     ]
     start = dt.datetime.now(dt.UTC)
     app = create_app(

@@ -65,9 +65,9 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(credential_pages)
     csrf.exempt(verify_api)
     from lms_plugin.credentials.listener import CredentialIssuer, xapi_hook
+    from lms_plugin.learning_records.recorder import XapiRecorder
     from lms_plugin.lti.issuer_profiles import ProfileDirectory
     from lms_plugin.lti.scores import ScorePassback
-    from xapi.recorder import XapiRecorder
 
     app.extensions["issuer_settings"] = IssuerSettings(
         base_url=app.config["BASE_URL"],

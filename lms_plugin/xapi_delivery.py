@@ -12,7 +12,7 @@ from typing import Any
 from flask import current_app
 
 from lms_plugin.database import db
-from xapi import delivery
+from xapi import delivery, outbox
 from xapi.delivery import DeliveryReport, Destination, Worker
 from xapi.lrs import LrsClient, LrsConfigError, LrsSettings
 
@@ -92,7 +92,7 @@ def deliver_once(batch_size: int = DEFAULT_BATCH_SIZE) -> DeliveryReport:
 
 
 def queued() -> int:
-    return int(delivery.counts(db.session)["queued"] or 0)
+    return int(outbox.counts(db.session)["queued"] or 0)
 
 
 def drain(

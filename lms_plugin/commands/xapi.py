@@ -16,7 +16,7 @@ from lms_plugin import xapi_delivery
 from lms_plugin.commands.common import EXIT_STILL_QUEUED, require_current_schema
 from lms_plugin.database import db
 from lms_plugin.lti.models import Deployment, Platform
-from xapi import delivery
+from xapi import delivery, outbox
 from xapi.delivery import DeliveryReport
 from xapi.lrs import XAPI_VERSION, LrsConfigError, check_endpoint
 from xapi.models import STATES, LrsEndpoint, OutboxStatement
@@ -101,7 +101,7 @@ def _explain_queued() -> None:
 def status_command(as_json: bool) -> None:
     """Queued, delivered and dead statements, and the age of the oldest queued one."""
     require_current_schema()
-    counts = delivery.counts(db.session)
+    counts = outbox.counts(db.session)
     if as_json:
         click.echo(json.dumps(counts))
         return
@@ -145,7 +145,7 @@ def export_command(state: str) -> None:
     require_current_schema()
     sys.stdout.flush()
     out = sys.stdout.buffer
-    for payload in delivery.payloads(db.session, None if state == "all" else state):
+    for payload in outbox.payloads(db.session, None if state == "all" else state):
         out.write(payload.encode("utf-8") + b"\n")
     out.flush()
 
@@ -156,7 +156,7 @@ def export_command(state: str) -> None:
 def replay_command(statement_id: str | None) -> None:
     """Queue dead statements again (after fixing what made the LRS refuse them)."""
     require_current_schema()
-    count = delivery.replay(db.session, statement_id)
+    count = outbox.replay(db.session, statement_id)
     db.session.commit()
     if statement_id is not None and count == 0:
         raise click.ClickException(f"no dead statement with id {statement_id}")
@@ -224,7 +224,7 @@ def lrs_set_command(issuer: str, deployment_id: str | None, endpoint: str, usern
         scope = OutboxStatement.platform_id == platform.id
         if deployment_pk is not None:
             scope = and_(scope, OutboxStatement.deployment_id == deployment_pk)
-        delivery.resume(session, scope)
+        outbox.resume(session, scope)
         where = f"deployment {deployment.deployment_id}" if deployment else "every deployment"
         click.echo(f"LRS for {platform.issuer} (client {platform.client_id}), {where}: {endpoint}")
     session.commit()

@@ -20,9 +20,9 @@ from lms_plugin.credentials import issuance
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential, CredentialRequest
 from lms_plugin.frameworks.models import Level
+from lms_plugin.learning_records.recorder import XapiRecorder
 from lms_plugin.lti.models import ResourceLink
 from lms_plugin.orm import utcnow
-from xapi.recorder import XapiRecorder
 
 IssuedHook = Callable[[Session, Placement, Credential], None]
 MAX_ATTEMPTS = 5

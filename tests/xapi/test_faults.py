@@ -21,7 +21,7 @@ from tests.courses import Course, placed_course
 from tests.lti.platform import LtiPlatform
 from tests.xapi.conftest import lrs_config, outbox
 from tests.xapi.lrs_tools import FaultyLrs, Ralph
-from xapi import delivery
+from xapi import outbox as xapi_outbox
 from xapi.delivery import Backoff, Worker
 from xapi.lrs import LrsClient
 
@@ -49,7 +49,7 @@ def judge_many(course: Course, count: int, per_request: int = 10) -> None:
 
 def queued(app: Flask) -> int:
     with app.app_context():
-        return int(delivery.counts(db.session)["queued"] or 0)
+        return int(xapi_outbox.counts(db.session)["queued"] or 0)
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:

@@ -13,18 +13,19 @@ What is written:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms_plugin.assessment.models import Judgement
 from lms_plugin.lti.models import Course, Deployment, Person
 from lms_plugin.orm import utcnow
-from xapi.models import OutboxStatement
+from xapi.outbox import Route, enqueue, row
 from xapi.statements import (
+    AgentRef,
     BuiltStatement,
     CompetencyRef,
     FrameworkRef,
@@ -32,66 +33,10 @@ from xapi.statements import (
     PlacementRef,
     StatementFactory,
 )
-from xapi.statements import (
-    Person as Agent,
-)
 
 if TYPE_CHECKING:
     from lms_plugin.assessment.services import LevelEvent, Placement
     from lms_plugin.frameworks.models import Level
-
-
-@dataclass(frozen=True)
-class Route:
-    """Which platform and deployment a statement belongs to (it decides the LRS)."""
-
-    platform_id: int | None
-    deployment_id: int | None
-
-
-def enqueue(
-    session: Session, statements: Iterable[BuiltStatement], route: Route, now: dt.datetime
-) -> int:
-    """Write statements to the outbox now, in one INSERT (in the caller's transaction); returns
-    how many."""
-    rows = [_values(built, route, now) for built in statements]
-    if not rows:
-        return 0
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        _copy(connection, rows)
-    else:
-        session.execute(insert(OutboxStatement), rows)
-    return len(rows)
-
-
-def _copy(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: COPY the rows in (in the session's transaction). An INSERT per row costs a
-    server round of parsing each, ~0.07 ms a statement: most of a 1,200-judgement request."""
-    columns = list(rows[0])
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    statement = f"COPY {OutboxStatement.__tablename__} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-        for row in rows:
-            copy.write_row([row[column] for column in columns])
-
-
-def _values(built: BuiltStatement, route: Route, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "statement_id": built.id,
-        "payload": built.payload,
-        "state": "queued",
-        "platform_id": route.platform_id,
-        "deployment_id": route.deployment_id,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-
-
-def _row(built: BuiltStatement, route: Route, now: dt.datetime) -> OutboxStatement:
-    return OutboxStatement(**_values(built, route, now))
 
 
 @dataclass(frozen=True)
@@ -196,7 +141,7 @@ class XapiRecorder:
             built = self.factory.voiding(target_id=target, voided_at=event.at, by=evaluator)
         # Added to the unit of work rather than inserted now: an INSERT here would flush the
         # other listeners' pending rows once per event instead of once for the whole batch.
-        session.add(_row(built, scope.route, utcnow()))
+        session.add(row(built, scope.route, utcnow()))
 
     def credential_issued(
         self,
@@ -220,7 +165,7 @@ class XapiRecorder:
             placement=scope.placement,
             **details,
         )
-        session.add(_row(built, scope.route, utcnow()))  # flushed with the rest, not on its own
+        session.add(row(built, scope.route, utcnow()))  # flushed with the rest, not on its own
         return built
 
 
@@ -250,16 +195,16 @@ def _level_ref(level: Level) -> LevelRef:
     return LevelRef(level.id, level.key, level.label)
 
 
-def _people(session: Session, ids: set[int]) -> dict[int, Agent]:
+def _people(session: Session, ids: set[int]) -> dict[int, AgentRef]:
     """The people as statement agents, cached for the transaction (the level events of a batch
     name the learners and evaluators its judgements did). Reading does not flush."""
-    cache: dict[int, Agent] = _transaction_cache(session, "people")
+    cache: dict[int, AgentRef] = _transaction_cache(session, "people")
     missing = ids - cache.keys()
     if missing:
         columns = (Person.id, Person.issuer, Person.sub, Person.name, Person.email)
         with session.no_autoflush:
             rows = session.execute(select(*columns).where(Person.id.in_(missing)))
-            cache.update((r.id, Agent(r.issuer, r.sub, r.name, r.email)) for r in rows)
+            cache.update((r.id, AgentRef(r.issuer, r.sub, r.name, r.email)) for r in rows)
     return {person_id: cache[person_id] for person_id in ids}
 
 
