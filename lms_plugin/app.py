@@ -64,8 +64,8 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi)
     app.register_blueprint(credential_pages)
     csrf.exempt(verify_api)
-    from lms_plugin.credentials.listener import CredentialIssuer, xapi_hook
-    from lms_plugin.learning_records.recorder import XapiRecorder
+    from lms_plugin.assessment.awards import CredentialAwards
+    from lms_plugin.learning_records.recorder import XapiRecorder, credential_hook
     from lms_plugin.lti.issuer_profiles import ProfileDirectory
     from lms_plugin.lti.scores import ScorePassback
 
@@ -77,8 +77,8 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     recorder = XapiRecorder(app.config["BASE_URL"], include_email=app.config["XAPI_INCLUDE_EMAIL"])
     settings = app.extensions["issuer_settings"]
-    app.extensions["credential_issuer"] = CredentialIssuer(
-        settings, on_issued=[xapi_hook(recorder, settings)]
+    app.extensions["credential_issuer"] = CredentialAwards(
+        settings, on_issued=[credential_hook(recorder, settings)]
     )
     app.extensions["assessment_listeners"] = [
         ScorePassback(),

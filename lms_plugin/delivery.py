@@ -11,18 +11,19 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from lms_plugin import xapi_delivery
-from lms_plugin.credentials.listener import CredentialIssuer, IssueReport
+from lms_plugin.assessment.awards import CredentialAwards
 from lms_plugin.database import db
 from lms_plugin.lti import current
 from lms_plugin.lti.models import ScoreOutbox
 from lms_plugin.lti.scores import DeliveryReport, deliver_scores
+from xapi.delivery import DeliveryReport as XapiReport
 
 log = logging.getLogger(__name__)
 
 
-def issue_credentials_once() -> IssueReport:
+def issue_credentials_once() -> XapiReport:
     """Sign the queued credential requests, committed (inside an app context)."""
-    issuer: CredentialIssuer = current_app.extensions["credential_issuer"]
+    issuer: CredentialAwards = current_app.extensions["credential_issuer"]
     try:
         report = issuer.issue_pending(db.session)
         db.session.commit()

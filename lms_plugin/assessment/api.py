@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from sqlalchemy import Row, select
 
-from lms_plugin.assessment import services
+from lms_plugin.assessment import read_models, services
 from lms_plugin.assessment.models import Judgement
 from lms_plugin.assessment.retry import retry_races
 from lms_plugin.assessment.schemas import (
@@ -26,7 +26,6 @@ from lms_plugin.assessment.schemas import (
     first_item_index,
 )
 from lms_plugin.assessment.services import JudgementError, JudgementRequest, Placement
-from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.lti import current
 from lms_plugin.lti.models import Enrollment, Person, ResourceLink
@@ -53,7 +52,7 @@ def launch_placement(staff: bool, launch_id: str | None = None) -> tuple[LaunchC
 
 
 def credentials_of(learner_id: int, placement: Placement) -> list[dict[str, Any]]:
-    return issuance.learner_credentials(
+    return read_models.learner_credentials(
         db.session, current_app.extensions["issuer_settings"], learner_id, placement.link.id
     )
 

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from lms_plugin.assessment import awards
 from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.credentials import issuance
 from lms_plugin.credentials.models import Credential
@@ -87,7 +88,7 @@ def issue_command(achievement_id: int, learner_did: str | None) -> None:
     if achievement.withdrawn_at is not None:
         raise click.ClickException(f"achievement {achievement_id} was withdrawn: nothing to issue")
     try:
-        credential = issuance.issue(
+        issued = awards.issue_for_achievement(
             db.session,
             current_app.extensions["issuer_settings"],
             achievement,
@@ -96,4 +97,4 @@ def issue_command(achievement_id: int, learner_did: str | None) -> None:
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
-    click.echo(current_app.extensions["issuer_settings"].credential_url(credential.id))
+    click.echo(current_app.extensions["issuer_settings"].credential_url(issued.credential.id))

@@ -118,6 +118,21 @@ def xsd_datetime(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def achievement_name(occupation: Occupation, level: Level) -> str:
+    """The achievement's (and the credential's) name."""
+    return f"{occupation.title}: {level.label}"
+
+
+def level_label(document: dict[str, Any]) -> str | None:
+    """The level's label in a credential this builder made (None if it is not there)."""
+    try:
+        achievement = document["credentialSubject"]["achievement"]
+        label = achievement["resultDescription"][0]["rubricCriterionLevel"][0]["name"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return label if isinstance(label, str) else None
+
+
 def onet_occupation_url(soc: str) -> str:
     """O*NET OnLine's page for an O*NET-SOC code such as `43-6012.00`."""
     return f"https://www.onetonline.org/link/summary/{soc}"
@@ -189,7 +204,7 @@ def build_achievement(
         "id": level.url,
         "type": ["Achievement"],
         "achievementType": "Competency",
-        "name": f"{occupation.title}: {level.label}",
+        "name": achievement_name(occupation, level),
         "description": description,
         "criteria": {"narrative": _criteria_narrative(level, framework)},
         "alignment": _alignments(level, framework, occupation, statement_target_type),
@@ -270,7 +285,7 @@ def build_achievement_credential(
         "@context": list(CREDENTIAL_CONTEXT),
         "id": credential_id,
         "type": list(CREDENTIAL_TYPE),
-        "name": f"{occupation.title}: {level.label}",
+        "name": achievement_name(occupation, level),
         "issuer": _profile(issuer),
         "validFrom": xsd_datetime(valid_from),
     }

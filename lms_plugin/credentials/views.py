@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,27 +19,20 @@ from flask import (
     abort,
     current_app,
     make_response,
-    redirect,
     render_template,
     request,
-    url_for,
 )
 from flask.typing import ResponseReturnValue
 
-from lms_plugin.assessment.api import launch_placement
-from lms_plugin.assessment.models import LevelAchievement
-from lms_plugin.credentials import issuance
+from lms_plugin.credentials import builder, issuance
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
 from lms_plugin.credentials.signing import NotACredential
 from lms_plugin.credentials.verification import CredentialVerifier, FetchRefused
 from lms_plugin.database import db
-from lms_plugin.frameworks.models import Level
-from lms_plugin.lti import rate_limit
 
 blueprint = Blueprint("credentials", __name__)
 JSON_LD = "application/ld+json"
-DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,2000}")
 
 
 def issuer_settings() -> IssuerSettings:
@@ -142,12 +134,18 @@ def credential_page(credential_id: str) -> ResponseReturnValue:
         credential=found,
         document=document,
         achievement=document["credentialSubject"]["achievement"],
-        level=db.session.get(Level, found.level_id),
+        level=_level(document),
         result=result.to_json(),
         page_url=page_url,
         qr_svg=_qr_svg(page_url),
         linkedin_url=_linkedin_url(document, found, page_url),
     )
+
+
+def _level(document: dict[str, Any]) -> dict[str, str] | None:
+    """The level as the page shows it, from the signed document (its label)."""
+    label = builder.level_label(document)
+    return {"label": label} if label else None
 
 
 def _qr_svg(url: str) -> str:
@@ -214,43 +212,3 @@ def verify_api() -> ResponseReturnValue:
         except NotACredential as problem:
             return {"verified": False, "checks": [], "errors": [str(problem)]}, 400
     return result.to_json()
-
-
-@blueprint.post("/launch/<launch_id>/credentials/<credential_id>/did")
-def bind_to_did(launch_id: str, credential_id: str) -> ResponseReturnValue:
-    """A learner asks for a copy of their credential bound to a DID they control (their wallet's),
-    instead of the hashed e-mail."""
-    launch, placement = launch_placement(staff=False, launch_id=launch_id)
-    found = _credential(credential_id)
-    achievement = db.session.get(LevelAchievement, found.achievement_id)
-    if (
-        launch.staff
-        or found.learner_id != launch.person_id
-        or achievement is None
-        or achievement.resource_link_id != placement.link.id
-    ):
-        abort(403, description="Only the learner can bind their own credential to a DID.")
-    if found.revoked_at is not None or achievement.withdrawn_at is not None:
-        abort(400, description="This credential is revoked: there is nothing to re-issue.")
-    did = request.form.get("did", "").strip()
-    if not DID.fullmatch(did):
-        abort(400, description="A DID looks like did:method:identifier (e.g. did:key:z6Mk...).")
-    if not rate_limit.allow(db.session, rate_limit.CREDENTIAL_COPIES, launch.person_id):
-        abort(429, description=rate_limit.CREDENTIAL_COPIES.message())
-    issuance.issue(db.session, issuer_settings(), achievement, learner_did=did)
-    return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
-
-
-@blueprint.post("/launch/<launch_id>/credentials/<credential_id>/revoke")
-def revoke(launch_id: str, credential_id: str) -> ResponseReturnValue:
-    """Staff revoke a credential of their course, with a reason."""
-    _, placement = launch_placement(staff=True, launch_id=launch_id)
-    found = _credential(credential_id)
-    achievement = db.session.get(LevelAchievement, found.achievement_id)
-    if achievement is None or achievement.resource_link_id != placement.link.id:
-        abort(403, description="This credential is not from your activity.")
-    reason = request.form.get("reason", "").strip()
-    if not reason:
-        abort(400, description="Give a reason: the employer's page shows it.")
-    issuance.revoke(db.session, found, reason)
-    return redirect(url_for("lti.launched", launch_id=launch_id), code=303)

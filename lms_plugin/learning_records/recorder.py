@@ -13,7 +13,7 @@ What is written:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms_plugin.assessment.models import Judgement
+from lms_plugin.credentials.issuance import Issued, IssuerSettings
+from lms_plugin.frameworks.models import Level
 from lms_plugin.lti.models import Course, Deployment, Person
 from lms_plugin.orm import utcnow
 from xapi.outbox import Route, enqueue, row
@@ -36,7 +38,6 @@ from xapi.statements import (
 
 if TYPE_CHECKING:
     from lms_plugin.assessment.services import LevelEvent, Placement
-    from lms_plugin.frameworks.models import Level
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,30 @@ class XapiRecorder:
         )
         session.add(row(built, scope.route, utcnow()))  # flushed with the rest, not on its own
         return built
+
+
+def credential_hook(
+    recorder: XapiRecorder, settings: IssuerSettings
+) -> Callable[[Session, Placement, Issued], None]:
+    """Queue the xAPI "earned" statement (Open Badges vocabulary) for each new credential."""
+
+    def record(session: Session, placement: Placement, issued: Issued) -> None:
+        credential = issued.credential
+        level = session.get(Level, credential.level_id)
+        assert level is not None
+        recorder.credential_issued(
+            session,
+            placement,
+            credential.learner_id,
+            level,
+            credential_id=settings.credential_url(credential.id),
+            issued_at=credential.issued_at,
+            achievement_id=issued.achievement_iri,
+            achievement_name=issued.achievement_name,
+            issuer_id=issued.issuer_did,
+        )
+
+    return record
 
 
 def _transaction_cache(session: Session, name: str) -> dict[Any, Any]:

@@ -22,10 +22,10 @@ from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 
 from lms_plugin import keys
+from lms_plugin.assessment import read_models
 from lms_plugin.assessment import services as assessment
 from lms_plugin.assessment.api import credentials_of, grid_json, progress_json
 from lms_plugin.assessment.grid_rows import grid_rows
-from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.lti import claims, current, invites, nrps, platform_storage, services, tool_metadata
@@ -215,7 +215,7 @@ def launched(launch_id: str) -> ResponseReturnValue:
     assert placement is not None
     if launch.staff:
         grid = grid_json(placement)
-        credentials = issuance.link_credentials(
+        credentials = read_models.link_credentials(
             db.session, current_app.extensions["issuer_settings"], link.id
         )
         return _page(
