@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-import time
+import threading
 
 import click
 from flask.cli import with_appcontext
 
-from lms_plugin import delivery
+from lms_plugin import worker
 from lms_plugin.commands.common import EXIT_STILL_QUEUED, require_current_schema
+from xapi.delivery import DeliveryReport
 
 
 @click.group("scores")
@@ -26,15 +27,16 @@ def scores_deliver_command(drain: bool, timeout: float, interval: float) -> None
     """Post queued scores to the LMSs (loops until stopped, or drains with --drain)."""
     require_current_schema()
     if drain:
-        if not delivery.drain(timeout, interval):
-            click.echo(f"{delivery.queued_scores()} score(s) still queued.", err=True)
+        done, _ = worker.drain(worker.SCORES, timeout, interval)
+        if not done:
+            click.echo(f"{worker.queued_scores()} score(s) still queued.", err=True)
             sys.exit(EXIT_STILL_QUEUED)
         click.echo("Nothing queued.")
         return
-    while True:
-        report = delivery.deliver_once()
-        if report.delivered or report.retrying or report.dead:
-            click.echo(
-                f"delivered {report.delivered}, retrying {report.retrying}, dead {report.dead}"
-            )
-        time.sleep(interval)
+    worker.run([worker.deliver_scores_once], interval, threading.Event(), echo_report)
+
+
+def echo_report(report: DeliveryReport) -> None:
+    """The pass's counts, when it did anything."""
+    if report.delivered or report.retrying or report.dead:
+        click.echo(f"delivered {report.delivered}, retrying {report.retrying}, dead {report.dead}")

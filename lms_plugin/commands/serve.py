@@ -14,7 +14,7 @@ from lms_plugin import keys, migrate
 from lms_plugin.commands.common import require_current_schema
 from lms_plugin.commands.frameworks import import_files
 from lms_plugin.database import db
-from lms_plugin.delivery import BackgroundDelivery
+from lms_plugin.worker import BackgroundDelivery
 
 
 @click.command("init")

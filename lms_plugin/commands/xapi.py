@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import sys
-import time
+import threading
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import and_, select
 
-from lms_plugin import xapi_delivery
+from lms_plugin import worker
 from lms_plugin.commands.common import EXIT_STILL_QUEUED, require_current_schema
 from lms_plugin.database import db
+from lms_plugin.learning_records import lrs
 from lms_plugin.lti.models import Deployment, Platform
 from xapi import delivery, outbox
 from xapi.delivery import DeliveryReport
@@ -33,7 +34,7 @@ def xapi_group() -> None:
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between idle passes.")
 @click.option(
     "--batch-size",
-    default=xapi_delivery.DEFAULT_BATCH_SIZE,
+    default=lrs.DEFAULT_BATCH_SIZE,
     show_default=True,
     type=click.IntRange(1, 10_000),
     help="Statements per request to an LRS.",
@@ -46,24 +47,27 @@ def deliver_command(drain: bool, timeout: float, interval: float, batch_size: in
     """
     require_current_schema()
     if drain:
-        done, report = xapi_delivery.drain(timeout, min(interval, 0.5), batch_size)
+        done, report = worker.drain(worker.statements(batch_size), timeout, min(interval, 0.5))
         _echo_report(report)
         _stop_if_refused(report)
         if not done:
-            queued = xapi_delivery.queued()
+            queued = worker.queued_statements()
             click.echo(f"{queued} statement(s) still queued after {timeout:g} s.", err=True)
             _explain_queued()
             sys.exit(EXIT_STILL_QUEUED)
         click.echo("Nothing queued.")
         return
     shown: list[str] = []
-    while True:
-        report = xapi_delivery.deliver_once(batch_size)
+
+    def on_report(report: DeliveryReport) -> None:
+        nonlocal shown
         _echo_report(report, shown)
         shown = report.problems
         _stop_if_refused(report)
-        if not report.delivered:
-            time.sleep(interval)
+
+    worker.run(
+        [lambda: worker.deliver_xapi_once(batch_size)], interval, threading.Event(), on_report
+    )
 
 
 def _echo_report(report: DeliveryReport, shown: list[str] | None = None) -> None:
@@ -86,7 +90,7 @@ def _stop_if_refused(report: DeliveryReport) -> None:
 
 
 def _explain_queued() -> None:
-    waiting = delivery.unrouted(db.session, xapi_delivery.destinations())
+    waiting = delivery.unrouted(db.session, lrs.destinations())
     if waiting:
         click.echo(
             f"{waiting} of them have no LRS configured: set XAPI_LRS_ENDPOINT or run "
@@ -111,7 +115,7 @@ def status_command(as_json: bool) -> None:
         f"queued {counts['queued']}{oldest}, delivered {counts['delivered']}, dead {counts['dead']}"
     )
     problems: list[str] = []
-    targets = xapi_delivery.destinations(problems)
+    targets = lrs.destinations(problems)
     for target in targets:
         click.echo(f"LRS: {target.name}")
     if not targets:

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from lms_plugin import delivery
+from lms_plugin import worker
 from lms_plugin.credentials.models import Credential
 from lms_plugin.database import db
 from lms_plugin.lti import rate_limit
@@ -72,7 +72,7 @@ def test_credential_copies_bound_to_a_did_are_limited_per_learner(
     )
     assert achieved.status_code == 201
     with app.app_context():
-        delivery.issue_credentials_once()
+        worker.issue_credentials_once()
     [credential] = learner.get("/api/v1/progress").json["credentials"]
     path = f"/launch/{learner.launch_id}/credentials/{credential['id']}/did"
     limit = rate_limit.CREDENTIAL_COPIES
@@ -92,7 +92,7 @@ def test_credential_copies_bound_to_a_did_are_limited_per_learner(
         *[(other.person_id, s, "met") for s in course.statements["emerging"]]
     )
     with app.app_context():
-        delivery.issue_credentials_once()
+        worker.issue_credentials_once()
     [theirs] = other.get("/api/v1/progress").json["credentials"]
     done = other.client.post(
         f"/launch/{other.launch_id}/credentials/{theirs['id']}/did",

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from lms_plugin import xapi_delivery
 from lms_plugin.database import db
+from lms_plugin.learning_records import lrs
 from tests.courses import Course, placed_course
 from tests.lti.platform import LtiPlatform
 from tests.xapi.conftest import lrs_config, outbox
@@ -83,7 +83,7 @@ def test_an_lrs_outage_loses_nothing_and_sends_nothing_twice(
         try:
             while not stop.is_set():
                 with app.app_context():
-                    targets = xapi_delivery.destinations()
+                    targets = lrs.destinations()
                     db.session.commit()
                     worker.deliver(db.session, targets)
                 stop.wait(0.02)

@@ -1,22 +1,19 @@
-"""The Flask side of xAPI delivery: the LRS settings from the app's configuration and database,
-one delivery pass inside an app context, and draining (for `lms-plugin xapi deliver` and the
-demo's background delivery thread)."""
+"""The app's LRSs: the default one from the configuration, each platform's or deployment's from
+the database (passwords decrypted with the app's secret box), one keep-alive client per LRS, and
+the xAPI delivery worker configured from the app (`lms_plugin.worker` runs it)."""
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app
 
 from lms_plugin.database import db
-from xapi import delivery, outbox
-from xapi.delivery import DeliveryReport, Destination, Worker
+from xapi import delivery
+from xapi.delivery import Destination, Worker
 from xapi.lrs import LrsClient, LrsConfigError, LrsSettings
 
-log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 500
 
 
@@ -71,45 +68,3 @@ def worker(batch_size: int = DEFAULT_BATCH_SIZE) -> Worker:
         request_timeout=timeout,
         lease_seconds=3 * timeout,
     )
-
-
-def deliver_once(batch_size: int = DEFAULT_BATCH_SIZE) -> DeliveryReport:
-    """One xAPI delivery pass over every configured LRS, committed (inside an app context)."""
-    problems: list[str] = []
-    try:
-        targets = destinations(problems)
-        db.session.commit()  # end the read transaction before any LRS is called
-        report = worker(batch_size).deliver(db.session, targets)
-    except Exception:
-        db.session.rollback()
-        raise
-    report.problems += problems
-    if problems != current_app.extensions.get("xapi_problems"):  # say it once, not every pass
-        current_app.extensions["xapi_problems"] = problems
-        for problem in problems:
-            log.error("xAPI: cannot deliver to %s", problem)
-    return report
-
-
-def queued() -> int:
-    return int(outbox.counts(db.session)["queued"] or 0)
-
-
-def drain(
-    timeout: float, interval: float = 0.5, batch_size: int = DEFAULT_BATCH_SIZE
-) -> tuple[bool, DeliveryReport]:
-    """Deliver until nothing is queued (True) or `timeout` seconds pass (False); stops early,
-    returning False, when an LRS refuses our credentials."""
-    deadline = time.monotonic() + timeout
-    total = DeliveryReport()
-    while True:
-        report = deliver_once(batch_size)
-        total.add(report)
-        remaining = queued()
-        db.session.commit()
-        if remaining == 0:
-            return True, total
-        if report.refused or time.monotonic() >= deadline:
-            return False, total
-        if not report.delivered:
-            time.sleep(interval)
