@@ -49,6 +49,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from lms_plugin.assessment.api import blueprint as assessment_api
     from lms_plugin.assessment.openapi import blueprint as openapi
     from lms_plugin.assessment.views import blueprint as assessment_pages
+    from lms_plugin.assessment.views import course_page
     from lms_plugin.credentials.views import blueprint as credential_pages
     from lms_plugin.credentials.views import verify_api
     from lms_plugin.frameworks.views import blueprint as frameworks
@@ -61,6 +62,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(lti)
     app.register_blueprint(assessment_api)
     app.register_blueprint(assessment_pages)
+    app.extensions["course_page"] = course_page
     app.register_blueprint(openapi)
     app.register_blueprint(credential_pages)
     csrf.exempt(verify_api)

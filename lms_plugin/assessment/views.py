@@ -8,16 +8,24 @@ import re
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lms_plugin.assessment import awards, services
-from lms_plugin.assessment.api import launch_placement, listeners
+from lms_plugin.assessment import awards, read_models, services
+from lms_plugin.assessment.api import (
+    credentials_of,
+    grid_json,
+    launch_placement,
+    listeners,
+    progress_json,
+)
+from lms_plugin.assessment.grid_rows import grid_rows
 from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.assessment.retry import retry_races
 from lms_plugin.assessment.rules import LevelRule
 from lms_plugin.credentials import issuance
 from lms_plugin.credentials.models import Credential
 from lms_plugin.database import db
-from lms_plugin.lti import rate_limit
-from lms_plugin.lti.models import Course
+from lms_plugin.lti import current, rate_limit
+from lms_plugin.lti.models import Course, Person, ResourceLink
+from lms_plugin.lti.services import LaunchContext
 
 blueprint = Blueprint("assessment_pages", __name__)
 
@@ -111,3 +119,29 @@ def revoke_credential(launch_id: str, credential_id: str) -> ResponseReturnValue
         abort(400, description="Give a reason: the employer's page shows it.")
     issuance.revoke(db.session, found, reason)
     return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
+
+
+def course_page(launch: LaunchContext, link: ResourceLink) -> ResponseReturnValue:
+    """The page a launch into a placed activity leads to: the grid for staff, the learner's own
+    progress otherwise (the LTI views hand over here once the activity has a framework)."""
+    placement = services.load_placement(db.session, link)
+    assert placement is not None
+    if launch.staff:
+        grid = grid_json(placement)
+        credentials = read_models.link_credentials(
+            db.session, current_app.extensions["issuer_settings"], link.id
+        )
+        return current.render_launch_page(
+            "assessment/grid.html",
+            launch,
+            placement=placement,
+            grid=grid,
+            rows=grid_rows(grid),
+            credentials=credentials,
+        )
+    learner = db.session.get(Person, launch.person_id)
+    assert learner is not None
+    progress = progress_json(placement, learner, credentials_of(learner.id, placement))
+    return current.render_launch_page(
+        "assessment/learner.html", launch, placement=placement, progress=progress
+    )

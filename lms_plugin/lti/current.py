@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 
-from flask import abort, current_app, request, session
+from flask import abort, current_app, render_template, request, session
+from flask.typing import ResponseReturnValue
 
 from lms_plugin import keys
 from lms_plugin.database import db
 from lms_plugin.lti.http import TimeoutSession
-from lms_plugin.lti.models import Platform
+from lms_plugin.lti.models import Course, Platform
 from lms_plugin.lti.platform_api import PlatformClient
 from lms_plugin.lti.pylti_tool_conf import DatabaseToolConf
 from lms_plugin.lti.services import LaunchContext
@@ -20,6 +21,14 @@ from lms_plugin.secret_box import SecretBox
 SESSION_LAUNCHES = "lti_launches"
 KEY_CACHE_SECONDS = 30
 MAX_LAUNCHES_PER_BROWSER = 20
+
+
+def render_launch_page(
+    template: str, launch: LaunchContext, **values: object
+) -> ResponseReturnValue:
+    """A page of a launch: the template gets the launch and its course besides `values`."""
+    course = db.session.get(Course, launch.course_id)
+    return render_template(template, launch=launch, course=course, **values)
 
 
 def store() -> StateStore:

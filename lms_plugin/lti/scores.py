@@ -7,17 +7,20 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms_plugin.assessment.models import Judgement
-from lms_plugin.assessment.services import LevelEvent, Placement
 from lms_plugin.lti import ags, claims
 from lms_plugin.lti.models import Course, Person, Platform, ResourceLink, ScoreOutbox
 from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
 from lms_plugin.orm import utcnow
 from xapi.delivery import Backoff, DeliveryReport
+
+if TYPE_CHECKING:
+    from lms_plugin.assessment.models import Judgement
+    from lms_plugin.assessment.services import LevelEvent, Placement
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12

@@ -22,10 +22,6 @@ from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 
 from lms_plugin import keys
-from lms_plugin.assessment import read_models
-from lms_plugin.assessment import services as assessment
-from lms_plugin.assessment.api import credentials_of, grid_json, progress_json
-from lms_plugin.assessment.grid_rows import grid_rows
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.lti import claims, current, invites, nrps, platform_storage, services, tool_metadata
@@ -33,7 +29,7 @@ from lms_plugin.lti.cookies import NEW_WINDOW_PARAM, PartitionedCookieService, n
 from lms_plugin.lti.deep_linking import placement_resource, response_jwt
 from lms_plugin.lti.dynamic_registration import InviteRefused, RegistrationError, register
 from lms_plugin.lti.message_launch import ToolMessageLaunch
-from lms_plugin.lti.models import Course, Deployment, Person, Platform, ResourceLink
+from lms_plugin.lti.models import Course, Deployment, Platform, ResourceLink
 from lms_plugin.lti.platform_api import PlatformServiceError
 from lms_plugin.lti.registrations import find_deployment
 from lms_plugin.lti.state_store import DatabaseLaunchDataStorage
@@ -210,36 +206,14 @@ def launched(launch_id: str) -> ResponseReturnValue:
     if link.framework_version_id is None:
         if launch.staff:
             return _chooser(launch, action=url_for("lti.place", launch_id=launch_id))
-        return _page("lti/not_set_up.html", launch)
-    placement = assessment.load_placement(db.session, link)
-    assert placement is not None
-    if launch.staff:
-        grid = grid_json(placement)
-        credentials = read_models.link_credentials(
-            db.session, current_app.extensions["issuer_settings"], link.id
-        )
-        return _page(
-            "assessment/grid.html",
-            launch,
-            placement=placement,
-            grid=grid,
-            rows=grid_rows(grid),
-            credentials=credentials,
-        )
-    learner = db.session.get(Person, launch.person_id)
-    assert learner is not None
-    progress = progress_json(placement, learner, credentials_of(learner.id, placement))
-    return _page("assessment/learner.html", launch, placement=placement, progress=progress)
-
-
-def _page(template: str, launch: services.LaunchContext, **values: object) -> ResponseReturnValue:
-    course = db.session.get(Course, launch.course_id)
-    return render_template(template, launch=launch, course=course, **values)
+        return current.render_launch_page("lti/not_set_up.html", launch)
+    course_page = current_app.extensions["course_page"]  # assessment's grid or learner page
+    return course_page(launch, link)
 
 
 def _chooser(launch: services.LaunchContext, action: str) -> ResponseReturnValue:
     versions = frameworks.current_versions(db.session)
-    return _page("lti/choose.html", launch, versions=versions, action=action)
+    return current.render_launch_page("lti/choose.html", launch, versions=versions, action=action)
 
 
 def _chosen_placement(launch: services.LaunchContext) -> tuple[object, list[str] | None]:
