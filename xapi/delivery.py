@@ -82,6 +82,8 @@ class DeliveryReport:
     delivered: int = 0
     retrying: int = 0
     dead: int = 0
+    skipped: int = 0
+    """Rows dropped without delivery (superseded scores, cancelled credential requests)."""
     refused: list[str] = field(default_factory=list)
     """Destinations whose LRS refused our credentials (401/403), with its answer."""
     problems: list[str] = field(default_factory=list)
@@ -91,6 +93,7 @@ class DeliveryReport:
         self.delivered += other.delivered
         self.retrying += other.retrying
         self.dead += other.dead
+        self.skipped += other.skipped
         self.refused += other.refused
         self.problems += other.problems
 

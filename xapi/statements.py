@@ -54,6 +54,8 @@ from tincan import (
     Verb,
 )
 
+from lms_plugin.orm import utc_iso
+
 LANGUAGE = "en-US"
 
 ACHIEVED = "https://w3id.org/xapi/tla/verbs/achieved"
@@ -157,10 +159,7 @@ class BuiltStatement:
 
 def format_timestamp(value: dt.datetime) -> str:
     """ISO 8601 in UTC with milliseconds and `Z`, e.g. `2026-11-22T20:56:53.635Z`."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given; use timezone-aware UTC datetimes")
-    value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return utc_iso(value, "milliseconds")
 
 
 def serialize(statement: Statement, timestamp: dt.datetime) -> str:

@@ -30,6 +30,7 @@ from lms_plugin.database import db
 from lms_plugin.lti import current
 from lms_plugin.lti.models import Enrollment, Person, ResourceLink
 from lms_plugin.lti.services import LaunchContext
+from lms_plugin.orm import utc_iso
 
 blueprint = Blueprint("assessment_api", __name__, url_prefix="/api/v1")
 
@@ -97,7 +98,7 @@ def judgement_json(judgement: Judgement, names: dict[int, str]) -> dict[str, Any
         "evidence_url": judgement.evidence_url,
         "judged_by": names.get(judgement.judged_by_id, ""),
         "judged_by_id": judgement.judged_by_id,
-        "judged_at": judgement.judged_at.isoformat().replace("+00:00", "Z"),
+        "judged_at": utc_iso(judgement.judged_at),
     }
 
 
@@ -135,7 +136,7 @@ def grid_json(placement: Placement) -> dict[str, Any]:
                 "learner_id": j.learner_id,
                 "statement_id": j.statement_id,
                 "verdict": j.verdict,
-                "judged_at": j.judged_at.isoformat().replace("+00:00", "Z"),
+                "judged_at": utc_iso(j.judged_at),
                 "judged_by": names.get(j.judged_by_id, ""),
             }
             for j in verdicts.values()
@@ -326,7 +327,7 @@ def export_history() -> ResponseReturnValue:
         + [
             [
                 j.id,
-                j.judged_at.isoformat().replace("+00:00", "Z"),
+                utc_iso(j.judged_at),
                 j.learner_id,
                 names.get(j.learner_id, ""),
                 j.statement_id,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lms_plugin.credentials.documents import OB_V3P0, VC_V2
+from lms_plugin.orm import utc_iso
 
 CREDENTIAL_CONTEXT = (VC_V2, OB_V3P0)
 CREDENTIAL_TYPE = ("VerifiableCredential", "OpenBadgeCredential")
@@ -113,9 +114,7 @@ def identity_hash(identity: str, salt: str) -> str:
 
 def xsd_datetime(moment: dt.datetime) -> str:
     """UTC, whole seconds, with `Z` (naive datetimes are taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC), "seconds")
 
 
 def achievement_name(occupation: Occupation, level: Level) -> str:

@@ -33,10 +33,6 @@ JWKS_REFRESH_INTERVAL_SECONDS = 60
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "nonce", "sub"]
 
 
-class LaunchRejected(Exception):
-    """A launch that must be refused; the message is safe to show."""
-
-
 class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
     """A message launch validated as LTI 1.3 Core requires (see the module docstring)."""
 

@@ -220,17 +220,6 @@ def set_placement(
     session.flush()
 
 
-def course_roster(session: Session, course_id: int) -> Sequence[tuple[Person, Enrollment]]:
-    """Everyone enrolled in a course, staff first, then by name."""
-    query = (
-        select(Person, Enrollment)
-        .join(Enrollment, Enrollment.person_id == Person.id)
-        .where(Enrollment.course_id == course_id)
-        .order_by(Enrollment.is_staff.desc(), Person.name, Person.id)
-    )
-    return [(person, enrollment) for person, enrollment in session.execute(query)]
-
-
 def _text(value: Any) -> str | None:
     """A claim's text, stripped; lone surrogates (valid JSON escapes, not storable as UTF-8)
     become U+FFFD."""
