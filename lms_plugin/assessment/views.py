@@ -21,7 +21,7 @@ from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.assessment.retry import retry_races
 from lms_plugin.assessment.rules import LevelRule
 from lms_plugin.credentials import issuance
-from lms_plugin.credentials.models import Credential
+from lms_plugin.credentials.views import credential_or_404
 from lms_plugin.database import db
 from lms_plugin.lti import current, rate_limit
 from lms_plugin.lti.models import Course, Person, ResourceLink
@@ -30,13 +30,6 @@ from lms_plugin.lti.services import LaunchContext
 blueprint = Blueprint("assessment_pages", __name__)
 
 DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,2000}")
-
-
-def _credential(credential_id: str) -> Credential:
-    found = db.session.get(Credential, credential_id)
-    if found is None:
-        abort(404, description="There is no credential with this id.")
-    return found
 
 
 @blueprint.post("/launch/<launch_id>/rule")
@@ -84,7 +77,7 @@ def bind_to_did(launch_id: str, credential_id: str) -> ResponseReturnValue:
     """A learner asks for a copy of their credential bound to a DID they control (their wallet's),
     instead of the hashed e-mail."""
     launch, placement = launch_placement(staff=False, launch_id=launch_id)
-    found = _credential(credential_id)
+    found = credential_or_404(credential_id)
     achievement = db.session.get(LevelAchievement, found.achievement_id)
     if (
         launch.staff
@@ -110,7 +103,7 @@ def bind_to_did(launch_id: str, credential_id: str) -> ResponseReturnValue:
 def revoke_credential(launch_id: str, credential_id: str) -> ResponseReturnValue:
     """Staff revoke a credential of their course, with a reason."""
     _, placement = launch_placement(staff=True, launch_id=launch_id)
-    found = _credential(credential_id)
+    found = credential_or_404(credential_id)
     achievement = db.session.get(LevelAchievement, found.achievement_id)
     if achievement is None or achievement.resource_link_id != placement.link.id:
         abort(403, description="This credential is not from your activity.")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from lms_plugin import migrate
@@ -16,3 +19,22 @@ def require_current_schema() -> None:
         raise click.ClickException(
             "The database is not initialised or not up to date: run `lms-plugin init` first."
         )
+
+
+def deliver_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every `... deliver` command takes: --drain, --timeout, --interval."""
+    for option in reversed(
+        (
+            click.option(
+                "--drain", is_flag=True, help="Return once nothing is queued (exit 0), else exit 3."
+            ),
+            click.option(
+                "--timeout", default=60.0, show_default=True, help="Seconds to try with --drain."
+            ),
+            click.option(
+                "--interval", default=1.0, show_default=True, help="Seconds between idle passes."
+            ),
+        )
+    ):
+        command = option(command)
+    return command

@@ -9,7 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from lms_plugin import worker
-from lms_plugin.commands.common import EXIT_STILL_QUEUED, require_current_schema
+from lms_plugin.commands.common import EXIT_STILL_QUEUED, deliver_options, require_current_schema
 from xapi.delivery import DeliveryReport
 
 
@@ -19,9 +19,7 @@ def scores_group() -> None:
 
 
 @scores_group.command("deliver")
-@click.option("--drain", is_flag=True, help="Return once nothing is queued (exit 0), else exit 3.")
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to try with --drain.")
-@click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
+@deliver_options
 @with_appcontext
 def scores_deliver_command(drain: bool, timeout: float, interval: float) -> None:
     """Post queued scores to the LMSs (loops until stopped, or drains with --drain)."""

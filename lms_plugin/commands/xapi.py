@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import and_, select
 
 from lms_plugin import worker
-from lms_plugin.commands.common import EXIT_STILL_QUEUED, require_current_schema
+from lms_plugin.commands.common import EXIT_STILL_QUEUED, deliver_options, require_current_schema
 from lms_plugin.database import db
 from lms_plugin.learning_records import lrs
 from lms_plugin.lti.models import Deployment, Platform
@@ -29,9 +29,7 @@ def xapi_group() -> None:
 
 
 @xapi_group.command("deliver")
-@click.option("--drain", is_flag=True, help="Return once nothing is queued (exit 0), else exit 3.")
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to try with --drain.")
-@click.option("--interval", default=1.0, show_default=True, help="Seconds between idle passes.")
+@deliver_options
 @click.option(
     "--batch-size",
     default=lrs.DEFAULT_BATCH_SIZE,

@@ -102,7 +102,7 @@ def status_list(list_id: str) -> ResponseReturnValue:
     return response
 
 
-def _credential(credential_id: str) -> Credential:
+def credential_or_404(credential_id: str) -> Credential:
     found = db.session.get(Credential, credential_id)
     if found is None:
         abort(404, description="There is no credential with this id.")
@@ -111,7 +111,7 @@ def _credential(credential_id: str) -> Credential:
 
 @blueprint.get("/credentials/<credential_id>.json")
 def credential_json(credential_id: str) -> ResponseReturnValue:
-    found = _credential(credential_id)
+    found = credential_or_404(credential_id)
     response = Response(found.document, mimetype=JSON_LD)
     response.headers["Access-Control-Allow-Origin"] = "*"
     if request.args.get("download"):
@@ -125,7 +125,7 @@ def credential_page(credential_id: str) -> ResponseReturnValue:
     best = request.accept_mimetypes.best_match(["text/html", JSON_LD, "application/json"])
     if best in (JSON_LD, "application/json"):
         return credential_json(credential_id)
-    found = _credential(credential_id)
+    found = credential_or_404(credential_id)
     document = json.loads(found.document)
     result = verifier().verify(document)
     page_url = issuer_settings().credential_url(found.id)
