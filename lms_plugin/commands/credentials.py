@@ -14,9 +14,9 @@ from lms_plugin.assessment import awards
 from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.credentials import issuance
 from lms_plugin.credentials.models import Credential
-from lms_plugin.credentials.signing import NotACredential
 from lms_plugin.credentials.untrusted import DEFAULT_LIMITS
 from lms_plugin.credentials.verification import CredentialVerifier
+from lms_plugin.credentials.verifying import NotACredential
 from lms_plugin.database import db
 
 

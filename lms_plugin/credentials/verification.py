@@ -17,7 +17,7 @@ from typing import Any
 from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
-from lms_plugin.credentials import dids, issuance, outbound, signing
+from lms_plugin.credentials import dids, issuance, outbound, verifying
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
 from lms_plugin.credentials.untrusted import (
@@ -80,14 +80,14 @@ class CredentialVerifier:
             max_bytes=limits.max_bytes,
         )
 
-    def verify(self, document: Mapping[str, Any] | str | bytes) -> signing.VerificationResult:
-        """Raises `signing.NotACredential` when the input is not a JSON object at all."""
+    def verify(self, document: Mapping[str, Any] | str | bytes) -> verifying.VerificationResult:
+        """Raises `verifying.NotACredential` when the input is not a JSON object at all."""
         return _Verification(self).verify(document)
 
-    def verify_url(self, url: str) -> signing.VerificationResult:
+    def verify_url(self, url: str) -> verifying.VerificationResult:
         """Fetch the credential at `url` (ours read locally) and verify it, under one deadline.
 
-        Raises `FetchRefused` when it cannot be fetched, `signing.NotACredential` as `verify`."""
+        Raises `FetchRefused` when it cannot be fetched, `verifying.NotACredential` as `verify`."""
         run = _Verification(self)
         return run.verify(run.fetch_credential(url))
 
@@ -103,8 +103,8 @@ class _Verification:
         self.deadline = Deadline(verifier.limits.max_seconds)
         self.fetches = 0
 
-    def verify(self, document: Mapping[str, Any] | str | bytes) -> signing.VerificationResult:
-        return signing.verify_credential(
+    def verify(self, document: Mapping[str, Any] | str | bytes) -> verifying.VerificationResult:
+        return verifying.verify_credential(
             document,
             resolve_key=self.resolve_key,
             fetch_status_list=self.fetch_status_list,

@@ -27,8 +27,8 @@ from flask.typing import ResponseReturnValue
 from lms_plugin.credentials import builder, issuance
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
-from lms_plugin.credentials.signing import NotACredential
 from lms_plugin.credentials.verification import CredentialVerifier, FetchRefused
+from lms_plugin.credentials.verifying import NotACredential
 from lms_plugin.database import db
 
 blueprint = Blueprint("credentials", __name__)

@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from lms_plugin.commands import cli
-from lms_plugin.credentials import signing, verification, views
+from lms_plugin.credentials import verification, verifying, views
 from lms_plugin.credentials.documents import VC_V2
 from lms_plugin.credentials.untrusted import DEFAULT_LIMITS, Limits
 from lms_plugin.credentials.verification import CredentialVerifier
@@ -61,7 +61,7 @@ def quadratic_for_pyld(strings: int) -> dict[str, Any]:
 
 
 def offline(text_or_document: Any, limits: Limits = DEFAULT_LIMITS, **documents: Any):
-    return signing.verify_credential(
+    return verifying.verify_credential(
         text_or_document,
         resolve_key=documents.get,
         fetch_status_list=documents.get,
@@ -112,7 +112,7 @@ def test_an_answer_reached_after_the_deadline_is_not_verified(world: IssuerWorld
         time.sleep(0.6)
         return documents.get(did)
 
-    result = signing.verify_credential(
+    result = verifying.verify_credential(
         signed,
         resolve_key=slow_resolver,
         fetch_status_list=documents.get,
@@ -128,7 +128,7 @@ def test_an_answer_reached_after_the_deadline_is_not_verified(world: IssuerWorld
 
 def test_a_thousand_status_entries_are_refused_before_any_fetch() -> None:
     fetched: list[str] = []
-    result = signing.verify_credential(
+    result = verifying.verify_credential(
         minimal(*(f"https://list.example/{n}" for n in range(1000))),
         resolve_key=lambda did: None,
         fetch_status_list=fetched.append,
@@ -141,7 +141,7 @@ def test_more_proofs_than_allowed_are_not_resolved(world: IssuerWorld) -> None:
     signed, _ = world.signed(with_status=False)
     signed["proof"] = [copy.deepcopy(signed["proof"][0]) for _ in range(9)]
     resolved: list[str] = []
-    result = signing.verify_credential(
+    result = verifying.verify_credential(
         signed, resolve_key=resolved.append, fetch_status_list=world.documents().get, now=NOW
     ).to_json()
     assert result["verified"] is False and resolved == []
