@@ -11,10 +11,8 @@ from flask.typing import ResponseReturnValue
 from lms_plugin.assessment import awards, read_models, services
 from lms_plugin.assessment.api import (
     credentials_of,
-    grid_json,
     launch_placement,
     listeners,
-    progress_json,
 )
 from lms_plugin.assessment.grid_rows import grid_rows
 from lms_plugin.assessment.models import LevelAchievement
@@ -120,7 +118,7 @@ def course_page(launch: LaunchContext, link: ResourceLink) -> ResponseReturnValu
     placement = services.load_placement(db.session, link)
     assert placement is not None
     if launch.staff:
-        grid = grid_json(placement)
+        grid = read_models.grid_json(db.session, placement)
         credentials = read_models.link_credentials(
             db.session, current_app.extensions["issuer_settings"], link.id
         )
@@ -134,7 +132,9 @@ def course_page(launch: LaunchContext, link: ResourceLink) -> ResponseReturnValu
         )
     learner = db.session.get(Person, launch.person_id)
     assert learner is not None
-    progress = progress_json(placement, learner, credentials_of(learner.id, placement))
+    progress = read_models.progress_json(
+        db.session, placement, learner, credentials_of(learner.id, placement)
+    )
     return current.render_launch_page(
         "assessment/learner.html", launch, placement=placement, progress=progress
     )
