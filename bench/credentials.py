@@ -25,7 +25,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.report import figure, verdict
-from lms_plugin.credentials import dids, signing, status_list
+from lms_plugin.credentials import dids, signing, status_list, verifying
 from lms_plugin.credentials.builder import (
     Issuer,
     Level,
@@ -121,13 +121,13 @@ def run(count: int) -> bool:
     signed = signing.sign_credential(credential, key, method)
 
     def verify() -> None:
-        result = signing.verify_credential(
+        result = verifying.verify_credential(
             signed, resolve_key=documents.get, fetch_status_list=documents.get
         )
         assert result.verified, result.errors
 
     def verify_cold() -> None:
-        signing._STATUS_LIST_CACHE.clear()
+        verifying._STATUS_LIST_CACHE.clear()
         verify()
 
     verify()

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.report import figure, verdict
-from lms_plugin.credentials import signing
+from lms_plugin.credentials import verifying
 from lms_plugin.credentials.documents import VC_V2
 from lms_plugin.credentials.untrusted import DEFAULT_LIMITS, InputError, parse_json
 from tests.credentials.conftest import NOW, IssuerWorld
@@ -145,12 +145,12 @@ def run(repeat: int) -> bool:
         for _ in range(repeat):
             started = time.perf_counter()
             try:
-                result = signing.verify_credential(
+                result = verifying.verify_credential(
                     text, resolve_key=documents.get, fetch_status_list=documents.get, now=NOW
                 )
                 answer = f"not verified: {result.errors[0][:60]}" if result.errors else "VERIFIED"
                 ok = ok and not result.verified
-            except signing.NotACredential as error:
+            except verifying.NotACredential as error:
                 answer = f"refused: {str(error)[:60]}"
             seconds = max(seconds, time.perf_counter() - started)
         worst = max(worst, (seconds, name))

@@ -2,7 +2,7 @@
 with batching, and the extra time a judgement costs for its outbox rows.
 
 Delivery: the outbox is filled with judgement statements, then `lms-plugin xapi deliver`'s pass
-(`lms_plugin.xapi_delivery.drain`) sends them until none is queued; the rate counts from the first
+(`lms_plugin.worker.drain`) sends them until none is queued; the rate counts from the first
 claim to the last commit. Outbox cost: the same bulk request of 1,200 judgements (30 learners x
 40 statements, each superseding an earlier judgement, so each writes its statement and a voiding
 one) is timed in-process with and without the xAPI recorder among the listeners; the difference
@@ -26,17 +26,19 @@ from sqlalchemy import func, select
 
 from bench.assessment import Scenario, database
 from bench.report import figure, verdict
-from lms_plugin import create_app, migrate, xapi_delivery
+from lms_plugin import create_app, migrate, worker
 from lms_plugin.database import db, make_engine
+from lms_plugin.learning_records import lrs
+from lms_plugin.learning_records.recorder import XapiRecorder
 from tests.lti.platform import KeySetServer, LtiPlatform, rsa_key
 from tests.xapi.lrs_tools import ralph_server
 from xapi.models import OutboxStatement
-from xapi.recorder import Route, XapiRecorder, enqueue
+from xapi.outbox import Route, enqueue
 from xapi.statements import (
+    AgentRef,
     CompetencyRef,
     FrameworkRef,
     LevelRef,
-    Person,
     PlacementRef,
     StatementFactory,
 )
@@ -52,9 +54,9 @@ def fill_outbox(url: str, count: int) -> None:
     framework = FrameworkRef(1, "Legal Secretaries and Administrative Assistants", "2025.1")
     levels = [LevelRef(i, f"level-{i}", f"Level {i}") for i in range(4)]
     placement = PlacementRef(1, "course-1", "Legal Support 101", 1, "link-1", "Competencies")
-    evaluator = Person("https://lms.example.edu", "teacher-1", "Ada Teacher")
+    evaluator = AgentRef("https://lms.example.edu", "teacher-1", "Ada Teacher")
     learners = [
-        Person("https://lms.example.edu", f"learner-{i}", f"Learner {i}") for i in range(100)
+        AgentRef("https://lms.example.edu", f"learner-{i}", f"Learner {i}") for i in range(100)
     ]
     start = dt.datetime.now(dt.UTC)
     app = create_app(
@@ -102,7 +104,7 @@ def delivery_rate(url: str, count: int, batch_size: int) -> float:
         )
         with app.app_context():
             started = time.perf_counter()
-            done, report = xapi_delivery.drain(timeout=600, batch_size=batch_size)
+            done, report = worker.drain(worker.statements(batch_size), timeout=600)
             elapsed = time.perf_counter() - started
             delivered = db.session.scalar(
                 select(func.count()).where(OutboxStatement.state == "delivered")
@@ -170,7 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--statements", type=int, default=20_000)
-    parser.add_argument("--batch-size", type=int, default=xapi_delivery.DEFAULT_BATCH_SIZE)
+    parser.add_argument("--batch-size", type=int, default=lrs.DEFAULT_BATCH_SIZE)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]

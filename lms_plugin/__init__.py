@@ -18,3 +18,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from lms_plugin.app import build_app
 
     return build_app(config)
+
+
+def main() -> None:
+    """The `lms-plugin` console script."""
+    import sys
+
+    from flask.cli import ScriptInfo
+
+    from lms_plugin.commands import cli
+
+    try:
+        cli(obj=ScriptInfo(create_app=create_app, set_debug_flag=False))
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -7,19 +7,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms_plugin import errors
-from lms_plugin.cli import register_commands
+from lms_plugin.commands import register_commands
 from lms_plugin.config import PROJECT_ROOT, instance_path, load_config
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.database import db
+from lms_plugin.extensions import csrf
 from lms_plugin.lti import platform_storage
 from lms_plugin.lti.http import TimeoutSession
 from lms_plugin.secret_box import SecretBox
-
-csrf = CSRFProtect()
 
 
 def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -49,27 +47,29 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from lms_plugin.assessment.api import blueprint as assessment_api
+    from lms_plugin.assessment.openapi import blueprint as openapi
     from lms_plugin.assessment.views import blueprint as assessment_pages
-    from lms_plugin.credential_pages import blueprint as credential_pages
-    from lms_plugin.credential_pages import verify_api
+    from lms_plugin.assessment.views import course_page
+    from lms_plugin.credentials.views import blueprint as credential_pages
+    from lms_plugin.credentials.views import verify_api
     from lms_plugin.frameworks.views import blueprint as frameworks
     from lms_plugin.health import blueprint as health
     from lms_plugin.lti.views import blueprint as lti
     from lms_plugin.lti.views import launch, login
-    from lms_plugin.openapi import blueprint as openapi
 
     app.register_blueprint(health)
     app.register_blueprint(frameworks)
     app.register_blueprint(lti)
     app.register_blueprint(assessment_api)
     app.register_blueprint(assessment_pages)
+    app.extensions["course_page"] = course_page
     app.register_blueprint(openapi)
     app.register_blueprint(credential_pages)
     csrf.exempt(verify_api)
-    from lms_plugin.credentials.listener import CredentialIssuer, xapi_hook
+    from lms_plugin.assessment.awards import CredentialAwards
+    from lms_plugin.learning_records.recorder import XapiRecorder, credential_hook
     from lms_plugin.lti.issuer_profiles import ProfileDirectory
     from lms_plugin.lti.scores import ScorePassback
-    from xapi.recorder import XapiRecorder
 
     app.extensions["issuer_settings"] = IssuerSettings(
         base_url=app.config["BASE_URL"],
@@ -79,8 +79,8 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     recorder = XapiRecorder(app.config["BASE_URL"], include_email=app.config["XAPI_INCLUDE_EMAIL"])
     settings = app.extensions["issuer_settings"]
-    app.extensions["credential_issuer"] = CredentialIssuer(
-        settings, on_issued=[xapi_hook(recorder, settings)]
+    app.extensions["credential_issuer"] = CredentialAwards(
+        settings, on_issued=[credential_hook(recorder, settings)]
     )
     app.extensions["assessment_listeners"] = [
         ScorePassback(),
@@ -90,9 +90,10 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(login)
     csrf.exempt(launch)
     if app.config["SANDBOX_ENABLED"]:
-        from lms_plugin.lti.sandbox.views import blueprint as sandbox
+        from lms_plugin.sandbox.views import blueprint as sandbox
 
         app.register_blueprint(sandbox)
+    app.extensions["app_factory"] = lambda: build_app(overrides)  # `serve`: one app per worker
     register_commands(app)
     return app
 

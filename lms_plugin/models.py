@@ -3,6 +3,7 @@
 from lms_plugin.assessment.models import Judgement, LevelAchievement
 from lms_plugin.credentials.models import Credential, CredentialRequest, StatusList
 from lms_plugin.frameworks.models import Framework, FrameworkVersion, Level, Statement
+from lms_plugin.keys import ToolKey
 from lms_plugin.lti.models import (
     Course,
     Deployment,
@@ -12,9 +13,9 @@ from lms_plugin.lti.models import (
     Platform,
     ResourceLink,
     ScoreOutbox,
-    ToolKey,
 )
-from lms_plugin.lti.sandbox.models import (
+from lms_plugin.orm import Base
+from lms_plugin.sandbox.models import (
     SandboxAccessToken,
     SandboxCourse,
     SandboxKey,
@@ -25,7 +26,6 @@ from lms_plugin.lti.sandbox.models import (
     SandboxUsedNonce,
     SandboxUser,
 )
-from lms_plugin.orm import Base
 from xapi.models import LrsEndpoint, OutboxStatement
 
 __all__ = [

@@ -28,6 +28,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def utc_iso(moment: dt.datetime, timespec: str = "auto") -> str:
+    """ISO 8601 in UTC with `Z` (`timespec` as for `datetime.isoformat`); naive datetimes are
+    refused, as `UTCDateTime` refuses them."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given; use timezone-aware UTC datetimes")
+    return moment.astimezone(dt.UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
 

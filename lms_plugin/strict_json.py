@@ -168,6 +168,11 @@ def _key(part: int | str) -> int | str:
     return key if isinstance(key, str) else part[1:-1]
 
 
+# C0 controls but tab, line feed and carriage return, and DEL: refused in text people wrote
+# (framework files, judgement comments) and in documents to canonicalize.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+CONTROL_CHARACTERS = re.compile(f"[{_CONTROL}]")
+CONTROL_OR_LONE_SURROGATE = re.compile(rf"[{_CONTROL}\ud800-\udfff]")
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 

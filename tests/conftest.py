@@ -21,10 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from lms_plugin import create_app, migrate
+from lms_plugin import create_app, keys, migrate
 from lms_plugin.config import PROJECT_ROOT, normalize_database_url
 from lms_plugin.database import make_engine
-from lms_plugin.lti import keys
 from lms_plugin.models import Base
 from tests.lti.platform import KeySetServer, LtiPlatform, rsa_key
 

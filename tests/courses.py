@@ -68,7 +68,7 @@ def launch_as(
     assert token, page
     session = Session(client, location.rsplit("/", 1)[1], token.group(1))
     from lms_plugin.lti.services import LaunchContext
-    from lms_plugin.lti.storage import StateStore
+    from lms_plugin.lti.state_store import StateStore
 
     with app.app_context():
         launch = LaunchContext.load(StateStore(db.session), session.launch_id)

@@ -30,10 +30,10 @@ import random
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lms_plugin.orm import utcnow
@@ -42,8 +42,13 @@ from xapi.models import LrsEndpoint, OutboxStatement
 
 log = logging.getLogger(__name__)
 
+
 REJECTED = frozenset({400, 409, 413, 422})
+
+
 REFUSED = frozenset({401, 403})
+
+
 MAX_ERROR = 2000
 
 
@@ -77,6 +82,8 @@ class DeliveryReport:
     delivered: int = 0
     retrying: int = 0
     dead: int = 0
+    skipped: int = 0
+    """Rows dropped without delivery (superseded scores, cancelled credential requests)."""
     refused: list[str] = field(default_factory=list)
     """Destinations whose LRS refused our credentials (401/403), with its answer."""
     problems: list[str] = field(default_factory=list)
@@ -86,6 +93,7 @@ class DeliveryReport:
         self.delivered += other.delivered
         self.retrying += other.retrying
         self.dead += other.dead
+        self.skipped += other.skipped
         self.refused += other.refused
         self.problems += other.problems
 
@@ -365,28 +373,6 @@ def _classify(answer: LrsAnswer) -> _Outcome:
     return _Outcome("retry", detail, answer.retry_after)
 
 
-# Queue administration ---------------------------------------------------------------------
-
-
-def counts(session: Session, now: dt.datetime | None = None) -> dict[str, float | int | None]:
-    """`{"queued", "delivered", "dead", "oldest_queued_age_s"}` (age None when none queued)."""
-    now = now or utcnow()
-    row = OutboxStatement
-    by_state = dict(session.execute(select(row.state, func.count()).group_by(row.state)).all())
-    oldest = session.scalar(select(func.min(row.created_at)).where(row.state == "queued"))
-    age = None
-    if oldest is not None:
-        if oldest.tzinfo is None:  # SQLite, through an aggregate, returns a naive value
-            oldest = oldest.replace(tzinfo=dt.UTC)
-        age = round(max(0.0, (now - oldest).total_seconds()), 3)
-    return {
-        "queued": by_state.get("queued", 0),
-        "delivered": by_state.get("delivered", 0),
-        "dead": by_state.get("dead", 0),
-        "oldest_queued_age_s": age,
-    }
-
-
 def unrouted(session: Session, targets: Sequence[Destination]) -> int:
     """Queued rows that no configured LRS takes (they wait for one)."""
     # Counted as all minus routed: NOT over a condition that is NULL for a row (a NULL
@@ -395,42 +381,3 @@ def unrouted(session: Session, targets: Sequence[Destination]) -> int:
     every = session.scalar(select(func.count()).where(queued)) or 0
     taken = session.scalar(select(func.count()).where(queued, routed(targets))) or 0
     return every - taken
-
-
-def payloads(session: Session, state: str | None = None, chunk: int = 1000) -> Iterator[str]:
-    """Stored statements, oldest first (`state` None: every state)."""
-    query = select(OutboxStatement.payload).order_by(OutboxStatement.id)
-    if state is not None:
-        query = query.where(OutboxStatement.state == state)
-    yield from session.scalars(query.execution_options(yield_per=chunk))
-
-
-def replay(session: Session, statement_id: str | None = None) -> int:
-    """Queue dead statements again (all, or the one with this xAPI id); flushes."""
-    row = OutboxStatement
-    where = row.state == "dead"
-    if statement_id is not None:
-        where = and_(where, row.statement_id == statement_id)
-    result = session.execute(
-        update(row)
-        .where(where)
-        .values(state="queued", attempts=0, next_attempt_at=utcnow(), lease_id=None)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def resume(session: Session, where: ColumnElement[bool] | None = None) -> int:
-    """Make queued rows waiting on a backoff due now (after the LRS was fixed); flushes. Rows
-    leased by a running worker are left alone."""
-    row = OutboxStatement
-    condition = and_(
-        row.state == "queued", row.lease_id.is_(None), where if where is not None else true()
-    )
-    result = session.execute(
-        update(row)
-        .where(condition)
-        .values(next_attempt_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -86,11 +86,6 @@ class LrsClient:
         body = ("[" + ",".join(payloads) + "]").encode("utf-8")
         return self._request("POST", self.settings.statements_url, data=body)
 
-    def get_statement(self, statement_id: str, voided: bool = False) -> LrsAnswer:
-        """GET one statement (`voided=True` asks for a voided one by `voidedStatementId`)."""
-        name = "voidedStatementId" if voided else "statementId"
-        return self._request("GET", self.settings.statements_url, params={name: statement_id})
-
     def close(self) -> None:
         self.session.close()
 
@@ -104,7 +99,7 @@ class LrsClient:
             raise LrsUnreachable(f"{type(error).__name__} for {url}: {_cause(error)}") from error
         return LrsAnswer(
             status=response.status_code,
-            text=response.text if method == "GET" else response.text[:MAX_ERROR_TEXT],
+            text=response.text[:MAX_ERROR_TEXT],
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         )
 

@@ -44,8 +44,6 @@ from tincan import (
     ActivityList,
     Agent,
     AgentAccount,
-    Attachment,
-    AttachmentList,
     Context,
     ContextActivities,
     Extensions,
@@ -55,6 +53,8 @@ from tincan import (
     StatementRef,
     Verb,
 )
+
+from lms_plugin.orm import utc_iso
 
 LANGUAGE = "en-US"
 
@@ -73,7 +73,6 @@ OPEN_BADGES_RECIPE = "http://specification.openbadges.org/xapi/recipe/base/0_0_2
 EVIDENCE = "https://w3id.org/xapi/tla/extensions/evidence"
 BADGE_ASSERTION = "http://specification.openbadges.org/xapi/extensions/badgeassertion"
 BADGE_CLASS = "http://specification.openbadges.org/xapi/extensions/badgeclass"
-BADGE_ATTACHMENT = "http://specification.openbadges.org/xapi/attachment/badge"
 LTI_CONTEXT = "https://purl.imsglobal.org/spec/lti/claim/context"
 LTI_RESOURCE_LINK = "https://purl.imsglobal.org/spec/lti/claim/resource_link"
 LTI_DEPLOYMENT_ID = "https://purl.imsglobal.org/spec/lti/claim/deployment_id"
@@ -104,7 +103,7 @@ def _shared(build: Callable[..., _Part]) -> Callable[..., _Part]:
 
 
 @dataclass(frozen=True)
-class Person:
+class AgentRef:
     """A learner or evaluator as the LMS knows them: platform issuer and LTI `sub`."""
 
     issuer: str
@@ -151,16 +150,6 @@ class PlacementRef:
 
 
 @dataclass(frozen=True)
-class BadgeImage:
-    """A badge image for the Open Badges attachment (sent by URL, not inline)."""
-
-    url: str
-    sha256: str
-    length: int
-    content_type: str = "image/png"
-
-
-@dataclass(frozen=True)
 class BuiltStatement:
     """A statement ready for the outbox: its id and its JSON text (sent byte for byte)."""
 
@@ -170,10 +159,7 @@ class BuiltStatement:
 
 def format_timestamp(value: dt.datetime) -> str:
     """ISO 8601 in UTC with milliseconds and `Z`, e.g. `2026-11-22T20:56:53.635Z`."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given; use timezone-aware UTC datetimes")
-    value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return utc_iso(value, "milliseconds")
 
 
 def serialize(statement: Statement, timestamp: dt.datetime) -> str:
@@ -244,8 +230,8 @@ class StatementFactory:
         judgement_id: int,
         judged_at: dt.datetime,
         verdict: str,
-        learner: Person,
-        evaluator: Person,
+        learner: AgentRef,
+        evaluator: AgentRef,
         competency: CompetencyRef,
         level: LevelRef,
         framework: FrameworkRef,
@@ -287,11 +273,11 @@ class StatementFactory:
         *,
         achievement_id: int,
         achieved_at: dt.datetime,
-        learner: Person,
+        learner: AgentRef,
         level: LevelRef,
         framework: FrameworkRef,
         placement: PlacementRef,
-        evaluator: Person | None = None,
+        evaluator: AgentRef | None = None,
     ) -> BuiltStatement:
         """The learner achieved a level of the framework."""
         statement_id = self.level_statement_id(achievement_id, achieved_at)
@@ -308,7 +294,7 @@ class StatementFactory:
     def credential_issued(
         self,
         *,
-        learner: Person,
+        learner: AgentRef,
         credential_id: str,
         level: LevelRef,
         framework: FrameworkRef,
@@ -317,7 +303,6 @@ class StatementFactory:
         achievement_name: str | None = None,
         issuer_id: str | None = None,
         placement: PlacementRef | None = None,
-        image: BadgeImage | None = None,
     ) -> BuiltStatement:
         """The learner earned an Open Badges credential for a level (Open Badges xAPI
         vocabulary: verb `earned`, the badge as object, the credential as assertion)."""
@@ -326,8 +311,6 @@ class StatementFactory:
         badge_class: dict[str, str] = {"@id": achievement}
         if issuer_id:
             badge_class["issuer"] = issuer_id
-        if image:
-            badge_class["image"] = image.url
         badge = Activity(
             id=achievement,
             definition=ActivityDefinition(
@@ -358,23 +341,10 @@ class StatementFactory:
             result=Result(extensions=Extensions({BADGE_ASSERTION: {"@id": credential_id}})),
             context=context,
         )
-        if image:
-            statement.attachments = AttachmentList(
-                [
-                    Attachment(
-                        usage_type=BADGE_ATTACHMENT,
-                        display=LanguageMap({LANGUAGE: name}),
-                        content_type=image.content_type,
-                        length=image.length,
-                        sha2=image.sha256,
-                        fileurl=image.url,
-                    )
-                ]
-            )
         return BuiltStatement(statement_id, serialize(statement, issued_at))
 
     def voiding(
-        self, *, target_id: str, voided_at: dt.datetime, by: Person | None = None
+        self, *, target_id: str, voided_at: dt.datetime, by: AgentRef | None = None
     ) -> BuiltStatement:
         """Voids statement `target_id`; `by` is who caused it (the tool itself when None)."""
         statement_id = self.statement_id(f"void/{target_id}")
@@ -388,7 +358,7 @@ class StatementFactory:
 
     # parts ----------------------------------------------------------------------------------
 
-    def _agent(self, person: Person) -> Agent:
+    def _agent(self, person: AgentRef) -> Agent:
         """An Agent identified by exactly one IFI: the LTI account (platform issuer + sub), or
         the e-mail address when the operator turned e-mail on and the LMS gave one."""
         name = person.name or None
@@ -424,7 +394,7 @@ class StatementFactory:
         framework: FrameworkRef,
         placement: PlacementRef,
         level: LevelRef | None,
-        evaluator: Person | None,
+        evaluator: AgentRef | None,
     ) -> Context:
         activities = ContextActivities(
             grouping=ActivityList(
@@ -471,7 +441,7 @@ def _without_empty(values: Mapping[str, str]) -> dict[str, str]:
 def credential_issued_statement(
     *,
     base_url: str,
-    learner: Person,
+    learner: AgentRef,
     credential_id: str,
     level: LevelRef,
     framework: FrameworkRef,
@@ -481,7 +451,7 @@ def credential_issued_statement(
 ) -> BuiltStatement:
     """The "credential issued" statement from plain values (see
     `StatementFactory.credential_issued` for the optional `details`: achievement_id,
-    achievement_name, issuer_id, placement, image). Queue it with `xapi.recorder.enqueue`."""
+    achievement_name, issuer_id, placement). Queue it with `xapi.outbox.enqueue`."""
     factory = StatementFactory(base_url, include_email=include_email)
     return factory.credential_issued(
         learner=learner,

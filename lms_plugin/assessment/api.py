@@ -6,18 +6,14 @@ which decides the course, the placement and the role. State-changing calls need 
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
-from lms_plugin.assessment import services
-from lms_plugin.assessment.models import Judgement
+from lms_plugin.assessment import csv_export, read_models, services
 from lms_plugin.assessment.retry import retry_races
 from lms_plugin.assessment.schemas import (
     HistoryQuerySchema,
@@ -26,9 +22,8 @@ from lms_plugin.assessment.schemas import (
     first_item_index,
 )
 from lms_plugin.assessment.services import JudgementError, JudgementRequest, Placement
-from lms_plugin.credentials import issuance
 from lms_plugin.database import db
-from lms_plugin.lti import context
+from lms_plugin.lti import current
 from lms_plugin.lti.models import Enrollment, Person, ResourceLink
 from lms_plugin.lti.services import LaunchContext
 
@@ -38,7 +33,7 @@ blueprint = Blueprint("assessment_api", __name__, url_prefix="/api/v1")
 def launch_placement(staff: bool, launch_id: str | None = None) -> tuple[LaunchContext, Placement]:
     """The caller's launch and its placement; 403 without a launch or the role, 409 when the
     activity has no framework yet."""
-    launch = context.current_launch(launch_id)
+    launch = current.current_launch(launch_id)
     if staff and not launch.staff:
         abort(403, description="Only course staff can do this.")
     link = (
@@ -53,7 +48,7 @@ def launch_placement(staff: bool, launch_id: str | None = None) -> tuple[LaunchC
 
 
 def credentials_of(learner_id: int, placement: Placement) -> list[dict[str, Any]]:
-    return issuance.learner_credentials(
+    return read_models.learner_credentials(
         db.session, current_app.extensions["issuer_settings"], learner_id, placement.link.id
     )
 
@@ -78,81 +73,10 @@ def _load(schema: Any, data: Any) -> Any:
         abort(Response(current_app.json.dumps(body), 400, mimetype="application/json"))
 
 
-def _names(ids: Iterable[int]) -> dict[int, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = db.session.execute(
-        select(Person.id, Person.name, Person.sub).where(Person.id.in_(wanted))
-    )
-    return {row.id: row.name or row.sub for row in rows}
-
-
-def judgement_json(judgement: Judgement, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": judgement.id,
-        "learner_id": judgement.learner_id,
-        "statement_id": judgement.statement_id,
-        "verdict": judgement.verdict,
-        "comment": judgement.comment,
-        "evidence_url": judgement.evidence_url,
-        "judged_by": names.get(judgement.judged_by_id, ""),
-        "judged_by_id": judgement.judged_by_id,
-        "judged_at": judgement.judged_at.isoformat().replace("+00:00", "Z"),
-    }
-
-
-def grid_json(placement: Placement) -> dict[str, Any]:
-    """The whole grid in a constant number of queries, whatever the number of learners."""
-    people = services.learners(db.session, placement.link.course_id)
-    verdicts = services.current_verdicts(db.session, placement.link.id)
-    level_keys = {level.id: level.key for level in placement.levels}
-    achieved: dict[int, list[str]] = {}
-    for achievement in services.active_achievements(db.session, placement.link.id):
-        if achievement.level_id in level_keys:
-            achieved.setdefault(achievement.learner_id, []).append(level_keys[achievement.level_id])
-    names = _names(j.judged_by_id for j in verdicts.values())
-    learner_ids = {p.id for p in people}
-    return {
-        "framework": {
-            "id": placement.version.id,
-            "title": placement.version.title,
-            "version": placement.version.version_label,
-        },
-        "levels": [
-            {
-                "key": level.key,
-                "label": level.label,
-                "statements": [{"id": s.id, "text": s.text} for s in level.statements],
-            }
-            for level in placement.levels
-        ],
-        "learners": [
-            {"id": p.id, "name": p.name or p.sub, "achieved": achieved.get(p.id, [])}
-            for p in people
-        ],
-        "cells": [
-            {
-                "learner_id": j.learner_id,
-                "statement_id": j.statement_id,
-                "verdict": j.verdict,
-                "comment": j.comment,
-                "evidence_url": j.evidence_url,
-                "judged_at": j.judged_at.isoformat().replace("+00:00", "Z"),
-                "judged_by": names.get(j.judged_by_id, ""),
-            }
-            for j in verdicts.values()
-            if j.verdict != "clear"
-            and j.learner_id in learner_ids
-            and j.statement_id in placement.statements
-        ],
-    }
-
-
 @blueprint.get("/grid")
 def grid() -> ResponseReturnValue:
     _, placement = launch_placement(staff=True)
-    return grid_json(placement)
+    return read_models.grid_json(db.session, placement)
 
 
 @blueprint.post("/judgements")
@@ -183,7 +107,7 @@ def judge() -> ResponseReturnValue:
         ]
 
     return {
-        "judgements": [judgement_json(j, names) for j in outcome.judgements],
+        "judgements": [read_models.judgement_json(j, names) for j in outcome.judgements],
         "achieved": levels("achieved"),
         "withdrawn": levels("withdrawn"),
         "unchanged": outcome.unchanged,
@@ -213,47 +137,8 @@ def judgement_history() -> ResponseReturnValue:
     rows = services.history(
         db.session, placement.link.id, query["learner_id"], query["statement_id"]
     )
-    names = _names(j.judged_by_id for j in rows)
-    return {"judgements": [judgement_json(j, names) for j in rows]}
-
-
-def progress_json(
-    placement: Placement, learner: Person, credentials: Sequence[dict[str, Any]]
-) -> dict[str, Any]:
-    verdicts = services.current_verdicts(db.session, placement.link.id, [learner.id])
-    achieved = {
-        a.level_id
-        for a in services.active_achievements(db.session, placement.link.id, [learner.id])
-    }
-    return {
-        "learner": {"id": learner.id, "name": learner.name or learner.sub},
-        "levels": [
-            {
-                "key": level.key,
-                "label": level.label,
-                "achieved": level.id in achieved,
-                "statements": [
-                    {
-                        "id": s.id,
-                        "text": s.text,
-                        "verdict": _verdict(verdicts.get((learner.id, s.id))),
-                        "comment": _comment(verdicts.get((learner.id, s.id))),
-                    }
-                    for s in level.statements
-                ],
-            }
-            for level in placement.levels
-        ],
-        "credentials": list(credentials),
-    }
-
-
-def _verdict(judgement: Row[Any] | None) -> str:
-    return "pending" if judgement is None or judgement.verdict == "clear" else judgement.verdict
-
-
-def _comment(judgement: Row[Any] | None) -> str | None:
-    return None if judgement is None or judgement.verdict == "clear" else judgement.comment
+    names = read_models.names(db.session, (j.judged_by_id for j in rows))
+    return {"judgements": [read_models.judgement_json(j, names) for j in rows]}
 
 
 @blueprint.get("/progress")
@@ -269,80 +154,24 @@ def progress() -> ResponseReturnValue:
         abort(403, description="Learners see only their own progress.")
     learner = db.session.get(Person, learner_id if learner_id is not None else launch.person_id)
     assert learner is not None
-    return progress_json(placement, learner, credentials_of(learner.id, placement))
-
-
-def _csv(rows: Iterable[Sequence[Any]], filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([_safe_cell(value) for value in row])
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return read_models.progress_json(
+        db.session, placement, learner, credentials_of(learner.id, placement)
     )
-
-
-def _safe_cell(value: Any) -> Any:
-    """Spreadsheets run cells starting with = + - @ as formulas: quote them."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
 
 
 @blueprint.get("/export/grid.csv")
 def export_grid() -> ResponseReturnValue:
     _, placement = launch_placement(staff=True)
-    data = grid_json(placement)
-    statements = [(level["key"], s) for level in data["levels"] for s in level["statements"]]
-    cells = {(c["learner_id"], c["statement_id"]): c["verdict"] for c in data["cells"]}
-    header = ["learner_id", "learner", "levels_achieved"] + [
-        f"{key}: {s['text']}" for key, s in statements
-    ]
-    rows = [
-        [p["id"], p["name"], " ".join(p["achieved"])]
-        + [cells.get((p["id"], s["id"]), "") for _, s in statements]
-        for p in data["learners"]
-    ]
-    return _csv([header, *rows], "grid.csv")
+    return csv_export.csv_response(
+        csv_export.grid_rows(read_models.grid_json(db.session, placement)), "grid.csv"
+    )
 
 
 @blueprint.get("/export/history.csv")
 def export_history() -> ResponseReturnValue:
     _, placement = launch_placement(staff=True)
     rows = services.history(db.session, placement.link.id)
-    names = _names({j.judged_by_id for j in rows} | {j.learner_id for j in rows})
-    header = [
-        "id",
-        "judged_at",
-        "learner_id",
-        "learner",
-        "statement_id",
-        "statement",
-        "verdict",
-        "comment",
-        "evidence_url",
-        "judged_by",
-    ]
-    return _csv(
-        [header]
-        + [
-            [
-                j.id,
-                j.judged_at.isoformat().replace("+00:00", "Z"),
-                j.learner_id,
-                names.get(j.learner_id, ""),
-                j.statement_id,
-                placement.statements[j.statement_id].text
-                if j.statement_id in placement.statements
-                else "",
-                j.verdict,
-                j.comment,
-                j.evidence_url,
-                names.get(j.judged_by_id, ""),
-            ]
-            for j in rows
-        ],
-        "history.csv",
+    names = read_models.names(
+        db.session, {j.judged_by_id for j in rows} | {j.learner_id for j in rows}
     )
+    return csv_export.csv_response(csv_export.history_rows(placement, rows, names), "history.csv")

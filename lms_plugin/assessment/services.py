@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session, selectinload
 from lms_plugin.assessment.models import VERDICTS, Judgement, LevelAchievement
 from lms_plugin.assessment.rules import LevelRule, achieved_levels
 from lms_plugin.frameworks.models import FrameworkVersion, Level, Statement
-from lms_plugin.frameworks.schemas import CONTROL_CHARACTERS
 from lms_plugin.lti.models import Enrollment, Person, ResourceLink
 from lms_plugin.orm import utcnow
+from lms_plugin.strict_json import CONTROL_OR_LONE_SURROGATE
 
 MAX_COMMENT = 5000
 MAX_URL = 2048
@@ -407,7 +407,7 @@ def _validate(
             continue
         if len(text) > limit:
             raise JudgementError(f"{name} is longer than {limit} characters", index)
-        if CONTROL_CHARACTERS.search(text):
+        if CONTROL_OR_LONE_SURROGATE.search(text):
             raise JudgementError(f"{name} contains control characters or lone surrogates", index)
     if request.evidence_url and request.evidence_url.strip():
         parts = urlsplit(request.evidence_url.strip())

@@ -1,18 +1,33 @@
-"""Staff pages beside the grid: the cohort overview (heatmap of statements x share met)."""
+"""Pages beside the grid: the rule and the cohort overview (heatmap of statements x share met)
+for staff; a learner's copy of a credential bound to their DID, staff revoking a credential."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+import re
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from lms_plugin.assessment import services
-from lms_plugin.assessment.api import launch_placement, listeners
+from lms_plugin.assessment import awards, read_models, services
+from lms_plugin.assessment.api import (
+    credentials_of,
+    launch_placement,
+    listeners,
+)
+from lms_plugin.assessment.grid_rows import grid_rows
+from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.assessment.retry import retry_races
 from lms_plugin.assessment.rules import LevelRule
+from lms_plugin.credentials import issuance
+from lms_plugin.credentials.views import credential_or_404
 from lms_plugin.database import db
-from lms_plugin.lti.models import Course
+from lms_plugin.lti import current, rate_limit
+from lms_plugin.lti.models import Course, Person, ResourceLink
+from lms_plugin.lti.services import LaunchContext
 
 blueprint = Blueprint("assessment_pages", __name__)
+
+DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,2000}")
 
 
 @blueprint.post("/launch/<launch_id>/rule")
@@ -52,4 +67,74 @@ def overview(launch_id: str) -> ResponseReturnValue:
         placement=placement,
         counts=counts,
         total=len(learner_ids),
+    )
+
+
+@blueprint.post("/launch/<launch_id>/credentials/<credential_id>/did")
+def bind_to_did(launch_id: str, credential_id: str) -> ResponseReturnValue:
+    """A learner asks for a copy of their credential bound to a DID they control (their wallet's),
+    instead of the hashed e-mail."""
+    launch, placement = launch_placement(staff=False, launch_id=launch_id)
+    found = credential_or_404(credential_id)
+    achievement = db.session.get(LevelAchievement, found.achievement_id)
+    if (
+        launch.staff
+        or found.learner_id != launch.person_id
+        or achievement is None
+        or achievement.resource_link_id != placement.link.id
+    ):
+        abort(403, description="Only the learner can bind their own credential to a DID.")
+    if found.revoked_at is not None or achievement.withdrawn_at is not None:
+        abort(400, description="This credential is revoked: there is nothing to re-issue.")
+    did = request.form.get("did", "").strip()
+    if not DID.fullmatch(did):
+        abort(400, description="A DID looks like did:method:identifier (e.g. did:key:z6Mk...).")
+    if not rate_limit.allow(db.session, rate_limit.CREDENTIAL_COPIES, launch.person_id):
+        abort(429, description=rate_limit.CREDENTIAL_COPIES.message())
+    awards.issue_for_achievement(
+        db.session, current_app.extensions["issuer_settings"], achievement, learner_did=did
+    )
+    return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
+
+
+@blueprint.post("/launch/<launch_id>/credentials/<credential_id>/revoke")
+def revoke_credential(launch_id: str, credential_id: str) -> ResponseReturnValue:
+    """Staff revoke a credential of their course, with a reason."""
+    _, placement = launch_placement(staff=True, launch_id=launch_id)
+    found = credential_or_404(credential_id)
+    achievement = db.session.get(LevelAchievement, found.achievement_id)
+    if achievement is None or achievement.resource_link_id != placement.link.id:
+        abort(403, description="This credential is not from your activity.")
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        abort(400, description="Give a reason: the employer's page shows it.")
+    issuance.revoke(db.session, found, reason)
+    return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
+
+
+def course_page(launch: LaunchContext, link: ResourceLink) -> ResponseReturnValue:
+    """The page a launch into a placed activity leads to: the grid for staff, the learner's own
+    progress otherwise (the LTI views hand over here once the activity has a framework)."""
+    placement = services.load_placement(db.session, link)
+    assert placement is not None
+    if launch.staff:
+        grid = read_models.grid_json(db.session, placement)
+        credentials = read_models.link_credentials(
+            db.session, current_app.extensions["issuer_settings"], link.id
+        )
+        return current.render_launch_page(
+            "assessment/grid.html",
+            launch,
+            placement=placement,
+            grid=grid,
+            rows=grid_rows(grid),
+            credentials=credentials,
+        )
+    learner = db.session.get(Person, launch.person_id)
+    assert learner is not None
+    progress = read_models.progress_json(
+        db.session, placement, learner, credentials_of(learner.id, placement)
+    )
+    return current.render_launch_page(
+        "assessment/learner.html", launch, placement=placement, progress=progress
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lms_plugin.credentials.documents import OB_V3P0, VC_V2
+from lms_plugin.orm import utc_iso
 
 CREDENTIAL_CONTEXT = (VC_V2, OB_V3P0)
 CREDENTIAL_TYPE = ("VerifiableCredential", "OpenBadgeCredential")
@@ -113,9 +114,22 @@ def identity_hash(identity: str, salt: str) -> str:
 
 def xsd_datetime(moment: dt.datetime) -> str:
     """UTC, whole seconds, with `Z` (naive datetimes are taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC), "seconds")
+
+
+def achievement_name(occupation: Occupation, level: Level) -> str:
+    """The achievement's (and the credential's) name."""
+    return f"{occupation.title}: {level.label}"
+
+
+def level_label(document: dict[str, Any]) -> str | None:
+    """The level's label in a credential this builder made (None if it is not there)."""
+    try:
+        achievement = document["credentialSubject"]["achievement"]
+        label = achievement["resultDescription"][0]["rubricCriterionLevel"][0]["name"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return label if isinstance(label, str) else None
 
 
 def onet_occupation_url(soc: str) -> str:
@@ -189,7 +203,7 @@ def build_achievement(
         "id": level.url,
         "type": ["Achievement"],
         "achievementType": "Competency",
-        "name": f"{occupation.title}: {level.label}",
+        "name": achievement_name(occupation, level),
         "description": description,
         "criteria": {"narrative": _criteria_narrative(level, framework)},
         "alignment": _alignments(level, framework, occupation, statement_target_type),
@@ -270,7 +284,7 @@ def build_achievement_credential(
         "@context": list(CREDENTIAL_CONTEXT),
         "id": credential_id,
         "type": list(CREDENTIAL_TYPE),
-        "name": f"{occupation.title}: {level.label}",
+        "name": achievement_name(occupation, level),
         "issuer": _profile(issuer),
         "validFrom": xsd_datetime(valid_from),
     }

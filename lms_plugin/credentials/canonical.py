@@ -39,6 +39,7 @@ from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
 from lms_plugin.credentials.documents import CONTEXT_FILES, context_document, document_loader
+from lms_plugin.strict_json import CONTROL_CHARACTERS
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -50,7 +51,6 @@ RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 # At most this many Hash N-Degree Quads calls per document (a poison graph needs far more).
 NDEGREE_CALL_BUDGET = 5_000
 # Control characters that canonicalize differently in PyLD and rdf-canonize (tab, LF, CR do not).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+\-.]*|_):[^\s]*$")
 
 
@@ -73,11 +73,11 @@ def find_control_characters(document: Any, path: str = "$") -> list[str]:
     while stack:
         where, value = stack.pop()
         if isinstance(value, str):
-            if _CONTROL.search(value):
+            if CONTROL_CHARACTERS.search(value):
                 found.append(where)
         elif isinstance(value, dict):
             for key, item in value.items():
-                if _CONTROL.search(key):
+                if CONTROL_CHARACTERS.search(key):
                     found.append(f"{where}.{key!r}")
                 stack.append((f"{where}.{key}", item))
         elif isinstance(value, list):

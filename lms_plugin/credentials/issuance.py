@@ -28,12 +28,10 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms_plugin.assessment.models import LevelAchievement
+from lms_plugin import keys
 from lms_plugin.credentials import builder, dids, signing, status_list
-from lms_plugin.credentials.models import Credential, CredentialRequest, StatusList
-from lms_plugin.frameworks.models import FrameworkVersion, Level
-from lms_plugin.lti import keys
-from lms_plugin.lti.models import Person, ToolKey
+from lms_plugin.credentials.models import Credential, StatusList
+from lms_plugin.keys import ToolKey
 from lms_plugin.orm import utcnow
 from lms_plugin.secret_box import SecretBox
 
@@ -154,11 +152,9 @@ def profile_identity(
     )
 
 
-def issuer_for(
-    session: Session, settings: IssuerSettings, achievement: LevelAchievement
-) -> IssuerIdentity:
-    """The issuer of an achievement's credentials: its course's profile, as it is now."""
-    profile = settings.profiles.for_resource_link(session, achievement.resource_link_id)
+def issuer_for(session: Session, settings: IssuerSettings, resource_link_id: int) -> IssuerIdentity:
+    """The issuer of an activity's credentials: its course's profile, as it is now."""
+    profile = settings.profiles.for_resource_link(session, resource_link_id)
     return profile_identity(session, settings, profile)
 
 
@@ -232,62 +228,58 @@ def _published(records: Sequence[ToolKey]) -> list[dids.PublishedKey]:
     return published
 
 
+@dataclass(frozen=True)
+class Award:
+    """What a credential is for and whom, as the caller (assessment) knows it: the ids are kept
+    with the credential, the rest goes into the signed document."""
+
+    achievement_id: int
+    learner_id: int
+    level_id: int
+    resource_link_id: int
+    recipient: builder.Recipient
+    level: builder.Level
+    framework: builder.Framework
+    occupation: builder.Occupation
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A credential just signed and stored, with what its document says of the achievement."""
+
+    credential: Credential
+    achievement_iri: str
+    achievement_name: str
+    issuer_did: str
+
+
 def issue(
     session: Session,
     settings: IssuerSettings,
-    achievement: LevelAchievement,
+    award: Award,
     issuer: IssuerIdentity | None = None,
     *,
-    learner_did: str | None = None,
     now: dt.datetime | None = None,
-) -> Credential:
-    """Sign and store the OpenBadgeCredential for one level achievement, as `issuer` (default:
-    `issuer_for` the achievement). Flushes."""
+) -> Issued:
+    """Sign and store the OpenBadgeCredential for one award, as `issuer` (default: `issuer_for`
+    the award's activity). Flushes."""
     now = now or utcnow()
-    level = session.get(Level, achievement.level_id)
-    learner = session.get(Person, achievement.learner_id)
-    assert level is not None and learner is not None
-    version = session.get(FrameworkVersion, level.version_id)
-    assert version is not None
-    issuer = issuer or issuer_for(session, settings, achievement)
+    issuer = issuer or issuer_for(session, settings, award.resource_link_id)
     identity = issuer.signing
     status = _allocate(session, issuer.profile.id)
     credential_id = str(uuid.uuid4())
-    framework_url = f"{settings.base_url}/frameworks/{version.id}"
-    if learner_did:
-        recipient = builder.Recipient.from_did(learner_did)
-    elif learner.email:
-        recipient = builder.Recipient.from_email(learner.email)
-    else:
-        recipient = builder.Recipient.from_lti_user(learner.issuer, learner.sub)
+    valid_until = (
+        now + dt.timedelta(days=settings.validity_days) if settings.validity_days else None
+    )
     unsigned = builder.build_achievement_credential(
         credential_id=settings.credential_url(credential_id),
         issuer=issuer.as_builder_issuer(),
-        recipient=recipient,
-        level=builder.Level(
-            key=level.key,
-            label=level.label,
-            url=f"{framework_url}#level-{level.id}",
-            statements=[
-                builder.Statement(text=s.text, url=f"{framework_url}#statement-{s.id}")
-                for s in level.statements
-            ],
-        ),
-        framework=builder.Framework(
-            title=version.title,
-            version=version.version_label,
-            url=framework_url,
-            attribution=_attribution(version),
-        ),
-        occupation=builder.Occupation(
-            soc=version.framework.soc,
-            title=version.title,
-            url=builder.onet_occupation_url(version.framework.soc),
-        ),
+        recipient=award.recipient,
+        level=award.level,
+        framework=award.framework,
+        occupation=award.occupation,
         valid_from=now,
-        valid_until=now + dt.timedelta(days=settings.validity_days)
-        if settings.validity_days
-        else None,
+        valid_until=valid_until,
         status_entry=status_list.status_entry(settings.status_list_url(status[0].id), status[1]),
     )
     signed = signing.sign_credential(
@@ -295,21 +287,24 @@ def issue(
     )
     credential = Credential(
         id=credential_id,
-        achievement_id=achievement.id,
-        learner_id=learner.id,
-        level_id=level.id,
+        achievement_id=award.achievement_id,
+        learner_id=award.learner_id,
+        level_id=award.level_id,
         key_id=identity.key_id,
         status_list_id=status[0].id,
         status_index=status[1],
         document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
         issued_at=now,
-        valid_until=now + dt.timedelta(days=settings.validity_days)
-        if settings.validity_days
-        else None,
+        valid_until=valid_until,
     )
     session.add(credential)
     session.flush()
-    return credential
+    return Issued(
+        credential,
+        achievement_iri=award.level.url,
+        achievement_name=builder.achievement_name(award.occupation, award.level),
+        issuer_did=issuer.did,
+    )
 
 
 def revoke(
@@ -334,76 +329,6 @@ def credentials_of_achievement(session: Session, achievement_id: int) -> Sequenc
     return session.scalars(
         select(Credential).where(Credential.achievement_id == achievement_id)
     ).all()
-
-
-def learner_credentials(
-    session: Session, settings: IssuerSettings, learner_id: int, link_id: int
-) -> list[dict[str, Any]]:
-    """A learner's credentials for one activity, newest first (for their page and the API);
-    those still being signed come first, with status "pending" and no URL yet."""
-    pending = session.scalars(
-        select(Level)
-        .join(LevelAchievement, LevelAchievement.level_id == Level.id)
-        .join(CredentialRequest, CredentialRequest.achievement_id == LevelAchievement.id)
-        .where(
-            LevelAchievement.learner_id == learner_id,
-            LevelAchievement.resource_link_id == link_id,
-            CredentialRequest.state == "queued",
-        )
-    )
-    waiting = [
-        {
-            "id": None,
-            "level": level.key,
-            "level_label": level.label,
-            "url": None,
-            "status": "pending",
-        }
-        for level in pending
-    ]
-    query = (
-        select(Credential, Level)
-        .join(LevelAchievement, LevelAchievement.id == Credential.achievement_id)
-        .join(Level, Level.id == Credential.level_id)
-        .where(Credential.learner_id == learner_id, LevelAchievement.resource_link_id == link_id)
-        .order_by(Credential.issued_at.desc(), Credential.id)
-    )
-    return waiting + [
-        {
-            "id": credential.id,
-            "level": level.key,
-            "level_label": level.label,
-            "url": settings.credential_url(credential.id),
-            "status": "revoked" if credential.revoked_at else "active",
-        }
-        for credential, level in session.execute(query)
-    ]
-
-
-def link_credentials(
-    session: Session, settings: IssuerSettings, link_id: int
-) -> list[dict[str, Any]]:
-    """Every credential issued in one activity, newest first, for staff."""
-    query = (
-        select(Credential, Level, Person)
-        .join(LevelAchievement, LevelAchievement.id == Credential.achievement_id)
-        .join(Level, Level.id == Credential.level_id)
-        .join(Person, Person.id == Credential.learner_id)
-        .where(LevelAchievement.resource_link_id == link_id)
-        .order_by(Credential.issued_at.desc(), Credential.id)
-    )
-    return [
-        {
-            "id": credential.id,
-            "learner": person.name or person.sub,
-            "level_label": level.label,
-            "url": settings.credential_url(credential.id),
-            "issued_at": credential.issued_at,
-            "revoked": credential.revoked_at is not None,
-            "reason": credential.revocation_reason,
-        }
-        for credential, level, person in session.execute(query)
-    ]
 
 
 def signed_status_list(
@@ -472,8 +397,3 @@ def _allocate(session: Session, profile_id: int) -> tuple[StatusList, int]:
     session.add(listed)
     session.flush()
     return listed, status_list.allocate_index(set(), listed.size)
-
-
-def _attribution(version: FrameworkVersion) -> str:
-    sources = "; ".join(f"{name}: {value}" for name, value in version.sources.items())
-    return ". ".join(part for part in (version.attribution, sources) if part)

@@ -1,10 +1,11 @@
 """Verifying credentials from anyone, within one deadline and a cap on remote fetches.
 
 The tool's own DID documents, status lists and credentials are read locally. Other issuers' are
-fetched through `lms_plugin.outbound` (public addresses only unless `ALLOW_PRIVATE_ADDRESSES`, no
-redirects, a size cap), before the verification's deadline, at most `Limits.max_fetches` per
-verification, and kept for a few minutes in a bounded in-process cache, so that one credential
-cannot make the tool send many requests and an issuer is not asked again for every verification.
+fetched through `lms_plugin.credentials.outbound` (public addresses only unless
+`ALLOW_PRIVATE_ADDRESSES`, no redirects, a size cap), before the verification's deadline, at most
+`Limits.max_fetches` per verification, and kept for a few minutes in a bounded in-process cache,
+so that one credential cannot make the tool send many requests and an issuer is not asked again
+for every verification.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from typing import Any
 from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
-from lms_plugin import outbound
-from lms_plugin.credentials import dids, issuance, signing
+from lms_plugin.credentials import dids, issuance, outbound, verifying
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
 from lms_plugin.credentials.untrusted import (
@@ -80,14 +80,14 @@ class CredentialVerifier:
             max_bytes=limits.max_bytes,
         )
 
-    def verify(self, document: Mapping[str, Any] | str | bytes) -> signing.VerificationResult:
-        """Raises `signing.NotACredential` when the input is not a JSON object at all."""
+    def verify(self, document: Mapping[str, Any] | str | bytes) -> verifying.VerificationResult:
+        """Raises `verifying.NotACredential` when the input is not a JSON object at all."""
         return _Verification(self).verify(document)
 
-    def verify_url(self, url: str) -> signing.VerificationResult:
+    def verify_url(self, url: str) -> verifying.VerificationResult:
         """Fetch the credential at `url` (ours read locally) and verify it, under one deadline.
 
-        Raises `FetchRefused` when it cannot be fetched, `signing.NotACredential` as `verify`."""
+        Raises `FetchRefused` when it cannot be fetched, `verifying.NotACredential` as `verify`."""
         run = _Verification(self)
         return run.verify(run.fetch_credential(url))
 
@@ -103,8 +103,8 @@ class _Verification:
         self.deadline = Deadline(verifier.limits.max_seconds)
         self.fetches = 0
 
-    def verify(self, document: Mapping[str, Any] | str | bytes) -> signing.VerificationResult:
-        return signing.verify_credential(
+    def verify(self, document: Mapping[str, Any] | str | bytes) -> verifying.VerificationResult:
+        return verifying.verify_credential(
             document,
             resolve_key=self.resolve_key,
             fetch_status_list=self.fetch_status_list,

@@ -12,19 +12,18 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from lms_plugin.strict_json import json_path
+from lms_plugin.strict_json import CONTROL_OR_LONE_SURROGATE, json_path
 
 # C0 controls other than tab, newline and carriage return, and DEL: canonicalizers disagree on them,
 # so text carrying them could never be signed into a credential. Lone surrogates (JSON allows
 # "\ud800") cannot be stored as UTF-8 at all: refused alike (judgement text uses this rule too; the
 # strict JSON reader already refuses them anywhere in a framework file).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Level keys travel comma-separated in an LTI custom parameter: no commas, no whitespace.
 LEVEL_KEY = re.compile(r"^[^\s,]{1,100}$")
 
 
 def no_control_characters(value: str) -> None:
-    match = CONTROL_CHARACTERS.search(value)
+    match = CONTROL_OR_LONE_SURROGATE.search(value)
     if match:
         kind = "lone surrogate" if 0xD800 <= ord(match.group()) <= 0xDFFF else "control character"
         raise ValidationError(f"contains the {kind} U+{ord(match.group()):04X}")

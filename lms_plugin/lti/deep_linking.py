@@ -12,8 +12,8 @@ from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 
 from lms_plugin.frameworks.models import FrameworkVersion
+from lms_plugin.keys import SigningKey
 from lms_plugin.lti import claims
-from lms_plugin.lti.keys import SigningKey
 
 
 def placement_resource(

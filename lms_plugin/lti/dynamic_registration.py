@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 from sqlalchemy.orm import Session
 
-from lms_plugin.lti import invites, registrations, tool_settings
+from lms_plugin.lti import invites, registrations, tool_metadata
 from lms_plugin.lti.models import Platform
 from lms_plugin.lti.registrations import PlatformSettings
 
@@ -95,7 +95,7 @@ def _negotiate(
         http,
         "POST",
         endpoints["registration_endpoint"],
-        json=tool_settings.registration_metadata(base_url),
+        json=tool_metadata.registration_metadata(base_url),
         headers=headers,
     )
     client_id = answer.get("client_id")

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from lms_plugin.credentials.issuance import IssuerProfileInfo
 from lms_plugin.credentials.models import Credential
-from lms_plugin.lti.models import Course, Deployment, IssuerProfile, Platform, ResourceLink, ToolKey
+from lms_plugin.keys import ToolKey
+from lms_plugin.lti.models import Course, Deployment, IssuerProfile, Platform, ResourceLink
 from lms_plugin.orm import utcnow
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")

@@ -9,7 +9,6 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -96,24 +95,6 @@ class IssuerProfile(Base):
     url: Mapped[str | None] = mapped_column(String(2048))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[created_at]
-
-
-class ToolKey(Base):
-    """A signing key of the tool: RSA for LTI, Ed25519 for credentials; private part encrypted.
-    A credentials key with an `issuer_profile_id` belongs to that profile, else to the tool."""
-
-    __tablename__ = "tool_keys"
-
-    id: Mapped[intpk]
-    kid: Mapped[str] = mapped_column(String(64), unique=True)
-    purpose: Mapped[str] = mapped_column(String(20))
-    algorithm: Mapped[str] = mapped_column(String(20))
-    public_key_pem: Mapped[str] = mapped_column(Text)
-    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[created_at]
-    retired_at: Mapped[dt.datetime | None]
-    # No ON DELETE clause: SQLite can add this column (and reflect it) only without one.
-    issuer_profile_id: Mapped[int | None] = mapped_column(ForeignKey("issuer_profiles.id"))
 
 
 class Course(Base):

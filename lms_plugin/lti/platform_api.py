@@ -18,7 +18,7 @@ from pylti1p3.exception import LtiServiceException
 from pylti1p3.registration import Registration
 from pylti1p3.service_connector import ServiceConnector
 
-from lms_plugin.lti.storage import StateStore
+from lms_plugin.lti.state_store import StateStore
 
 MAX_PAGES = 100
 NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.IGNORECASE)

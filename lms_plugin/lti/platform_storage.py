@@ -31,7 +31,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
 from lms_plugin.database import db
-from lms_plugin.lti.storage import StateStore
+from lms_plugin.lti.state_store import StateStore
 
 LOGIN_SECONDS = 600
 # Idle life of a cookieless session: long enough for one sitting of judging, short enough that a

@@ -5,23 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms_plugin.assessment.models import Judgement
-from lms_plugin.assessment.services import LevelEvent, Placement
 from lms_plugin.lti import ags, claims
 from lms_plugin.lti.models import Course, Person, Platform, ResourceLink, ScoreOutbox
 from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
 from lms_plugin.orm import utcnow
+from xapi.delivery import Backoff, DeliveryReport
+
+if TYPE_CHECKING:
+    from lms_plugin.assessment.models import Judgement
+    from lms_plugin.assessment.services import LevelEvent, Placement
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
-MAX_BACKOFF_SECONDS = 3600
+BACKOFF = Backoff(base=2.0, cap=3600.0)  # attempt n waits up to 2**n s, at most an hour
 
 
 class ScorePassback:
@@ -46,14 +49,6 @@ class ScorePassback:
                 next_attempt_at=now,
             )
         )
-
-
-@dataclass
-class DeliveryReport:
-    delivered: int = 0
-    superseded: int = 0
-    retrying: int = 0
-    dead: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,8 +115,7 @@ def deliver_scores(
             row.state = "dead"
             report.dead += 1
         else:
-            backoff = min(MAX_BACKOFF_SECONDS, 2**row.attempts) * random.uniform(0.5, 1)  # noqa: S311
-            row.next_attempt_at = now + dt.timedelta(seconds=backoff)
+            row.next_attempt_at = now + dt.timedelta(seconds=BACKOFF.delay(row.attempts))
             report.retrying += 1
         log.warning("score %s not delivered (attempt %s): %s", row.id, row.attempts, error)
     session.commit()
@@ -146,7 +140,7 @@ def _claim(
         older = newest.get(key)
         if older is not None:
             older.state, older.delivered_at = "superseded", now
-            report.superseded += 1
+            report.skipped += 1
         newest[key] = row
     jobs = []
     for row in newest.values():

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lms_plugin.frameworks.models import FrameworkVersion
 from lms_plugin.lti import claims
 from lms_plugin.lti.models import Course, Deployment, Enrollment, Person, Platform, ResourceLink
-from lms_plugin.lti.storage import StateStore
+from lms_plugin.lti.state_store import StateStore
 from lms_plugin.orm import MAX_ID, utcnow
 
 LAUNCH_LIFETIME_SECONDS = 8 * 3600
@@ -218,17 +218,6 @@ def set_placement(
     link.framework_version_id = version.id
     link.level_keys = levels
     session.flush()
-
-
-def course_roster(session: Session, course_id: int) -> Sequence[tuple[Person, Enrollment]]:
-    """Everyone enrolled in a course, staff first, then by name."""
-    query = (
-        select(Person, Enrollment)
-        .join(Enrollment, Enrollment.person_id == Person.id)
-        .where(Enrollment.course_id == course_id)
-        .order_by(Enrollment.is_staff.desc(), Person.name, Person.id)
-    )
-    return [(person, enrollment) for person, enrollment in session.execute(query)]
 
 
 def _text(value: Any) -> str | None:

@@ -21,30 +21,18 @@ from flask.typing import ResponseReturnValue
 from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 
-from lms_plugin.assessment import services as assessment
-from lms_plugin.assessment.api import credentials_of, grid_json, progress_json
-from lms_plugin.assessment.grid_rows import grid_rows
-from lms_plugin.credentials import issuance
+from lms_plugin import keys
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
-from lms_plugin.lti import (
-    claims,
-    context,
-    invites,
-    keys,
-    nrps,
-    platform_storage,
-    services,
-    tool_settings,
-)
+from lms_plugin.lti import claims, current, invites, nrps, platform_storage, services, tool_metadata
 from lms_plugin.lti.cookies import NEW_WINDOW_PARAM, PartitionedCookieService, needs_cookie_check
 from lms_plugin.lti.deep_linking import placement_resource, response_jwt
 from lms_plugin.lti.dynamic_registration import InviteRefused, RegistrationError, register
-from lms_plugin.lti.launch import ToolMessageLaunch
-from lms_plugin.lti.models import Course, Deployment, Person, Platform, ResourceLink
+from lms_plugin.lti.message_launch import ToolMessageLaunch
+from lms_plugin.lti.models import Course, Deployment, Platform, ResourceLink
 from lms_plugin.lti.platform_api import PlatformServiceError
 from lms_plugin.lti.registrations import find_deployment
-from lms_plugin.lti.storage import DatabaseLaunchDataStorage
+from lms_plugin.lti.state_store import DatabaseLaunchDataStorage
 
 blueprint = Blueprint("lti", __name__)
 log = logging.getLogger(__name__)
@@ -70,21 +58,21 @@ def login() -> ResponseReturnValue:
             continue_url=url_for("lti.login", **query),
             secure=request.is_secure,
         )
-    store = context.store()
+    store = current.store()
     if secrets.randbelow(50) == 0:
         store.purge_expired()
     lti_request = FlaskRequest()
     cookies = PartitionedCookieService(lti_request)
     oidc = FlaskOIDCLogin(
         lti_request,
-        context.tool_conf(),
+        current.tool_conf(),
         cookie_service=cookies,
         launch_data_storage=DatabaseLaunchDataStorage(store),
     )
     try:
         if not params.get("lti_storage_target"):
-            return oidc.redirect(tool_settings.urls(base)["launch"])
-        redirection = oidc.get_redirect_object(tool_settings.urls(base)["launch"])
+            return oidc.redirect(tool_metadata.urls(base)["launch"])
+        redirection = oidc.get_redirect_object(tool_metadata.urls(base)["launch"])
     except OIDCException as error:
         return refuse(f"The login request was refused: {error}.")
     # The platform offers its storage: keep the state there too, for browsers without cookies.
@@ -111,7 +99,7 @@ def launch() -> ResponseReturnValue:
     state = request.form.get("state", "")
     verified_by_storage = False
     if request.cookies.get(f"lti1p3-{state}") != state and request.form.get("lti_storage_target"):
-        record = platform_storage.pending(context.store(), state)
+        record = platform_storage.pending(current.store(), state)
         secret = request.form.get("lti_storage_secret")
         if record is not None and not secret:
             # No cookie came back: read the secret from the platform's storage in the browser.
@@ -125,13 +113,13 @@ def launch() -> ResponseReturnValue:
         own_origin = "{0.scheme}://{0.netloc}".format(urlsplit(current_app.config["BASE_URL"]))
         if secret:
             verified_by_storage = platform_storage.verify(
-                context.store(), state, secret, request.headers.get("Origin"), own_origin
+                current.store(), state, secret, request.headers.get("Origin"), own_origin
             )
             if not verified_by_storage:
                 return refuse("The launch was refused: the platform storage check failed.")
-    conf = context.tool_conf()
+    conf = current.tool_conf()
     message = ToolMessageLaunch(
-        FlaskRequest(), conf, context.store(), context.http(), state_verified=verified_by_storage
+        FlaskRequest(), conf, current.store(), current.http(), state_verified=verified_by_storage
     )
     try:
         body = message.get_launch_data()
@@ -162,18 +150,18 @@ def launch() -> ResponseReturnValue:
     except ValueError as error:
         return refuse(f"The launch was refused: {error}.")
     launched.cookieless = verified_by_storage
-    launched.save(context.store())
+    launched.save(current.store())
     page_token = None
     if launched.cookieless:
         page_token = platform_storage.open_server_session(
             current_app,
-            context.store(),
+            current.store(),
             launched.launch_id,
-            {context.SESSION_LAUNCHES: [launched.launch_id]},
+            {current.SESSION_LAUNCHES: [launched.launch_id]},
             request.user_agent.string,
         )
     else:
-        context.remember_launch(launched.launch_id)
+        current.remember_launch(launched.launch_id)
     if launched.staff and launched.nrps_url:
         # The launch is recorded for good before the LMS is called: no write transaction may
         # stay open across a call out (on SQLite it would block every other writer meanwhile).
@@ -196,7 +184,7 @@ def _sync_roster(platform: Platform, course_id: int, url: str) -> None:
     """Pull the roster; a failure is logged and shown, never fatal to the launch."""
     course = db.session.get(Course, course_id)
     assert course is not None
-    client = context.platform_client(platform)
+    client = current.platform_client(platform)
     try:
         with db.session.begin_nested():
             nrps.sync_roster(db.session, client, platform, course, url)
@@ -208,7 +196,7 @@ def _sync_roster(platform: Platform, course_id: int, url: str) -> None:
 def launched(launch_id: str) -> ResponseReturnValue:
     """The page a launch leads to, by message type and role (POST: from a cookieless page, with
     its CSRF token)."""
-    launch = context.current_launch(launch_id)
+    launch = current.current_launch(launch_id)
     if launch.message_type == claims.DEEP_LINKING_REQUEST:
         if not launch.staff:
             abort(403, description="Only course staff can add this tool to a course.")
@@ -218,36 +206,14 @@ def launched(launch_id: str) -> ResponseReturnValue:
     if link.framework_version_id is None:
         if launch.staff:
             return _chooser(launch, action=url_for("lti.place", launch_id=launch_id))
-        return _page("lti/not_set_up.html", launch)
-    placement = assessment.load_placement(db.session, link)
-    assert placement is not None
-    if launch.staff:
-        grid = grid_json(placement)
-        credentials = issuance.link_credentials(
-            db.session, current_app.extensions["issuer_settings"], link.id
-        )
-        return _page(
-            "assessment/grid.html",
-            launch,
-            placement=placement,
-            grid=grid,
-            rows=grid_rows(grid),
-            credentials=credentials,
-        )
-    learner = db.session.get(Person, launch.person_id)
-    assert learner is not None
-    progress = progress_json(placement, learner, credentials_of(learner.id, placement))
-    return _page("assessment/learner.html", launch, placement=placement, progress=progress)
-
-
-def _page(template: str, launch: services.LaunchContext, **values: object) -> ResponseReturnValue:
-    course = db.session.get(Course, launch.course_id)
-    return render_template(template, launch=launch, course=course, **values)
+        return current.render_launch_page("lti/not_set_up.html", launch)
+    course_page = current_app.extensions["course_page"]  # assessment's grid or learner page
+    return course_page(launch, link)
 
 
 def _chooser(launch: services.LaunchContext, action: str) -> ResponseReturnValue:
     versions = frameworks.current_versions(db.session)
-    return _page("lti/choose.html", launch, versions=versions, action=action)
+    return current.render_launch_page("lti/choose.html", launch, versions=versions, action=action)
 
 
 def _chosen_placement(launch: services.LaunchContext) -> tuple[object, list[str] | None]:
@@ -268,7 +234,7 @@ def _chosen_placement(launch: services.LaunchContext) -> tuple[object, list[str]
 @blueprint.post("/launch/<launch_id>/placement")
 def place(launch_id: str) -> ResponseReturnValue:
     """Staff choose the framework for a link that has none (kept per resource link)."""
-    launch = context.current_launch(launch_id)
+    launch = current.current_launch(launch_id)
     version, levels = _chosen_placement(launch)
     link = db.session.get(ResourceLink, launch.resource_link_id)
     if link is None:
@@ -280,7 +246,7 @@ def place(launch_id: str) -> ResponseReturnValue:
 @blueprint.post("/launch/<launch_id>/deep-link")
 def deep_link(launch_id: str) -> ResponseReturnValue:
     """Return the chosen placement to the platform as a signed LtiDeepLinkingResponse."""
-    launch = context.current_launch(launch_id)
+    launch = current.current_launch(launch_id)
     if launch.deep_linking is None:
         abort(400, description="This launch is not a deep linking launch.")
     version, levels = _chosen_placement(launch)
@@ -290,7 +256,7 @@ def deep_link(launch_id: str) -> ResponseReturnValue:
     resource = placement_resource(
         version,  # type: ignore[arg-type]
         levels,
-        tool_settings.urls(current_app.config["BASE_URL"])["launch"],
+        tool_metadata.urls(current_app.config["BASE_URL"])["launch"],
     )
     token = response_jwt(
         client_id=platform.client_id,
@@ -298,7 +264,7 @@ def deep_link(launch_id: str) -> ResponseReturnValue:
         deployment_id=deployment.deployment_id,
         settings=launch.deep_linking,
         resources=[resource],
-        key=context.lti_signing_key(),
+        key=current.lti_signing_key(),
     )
     return_url = str(launch.deep_linking.get("deep_link_return_url", ""))
     if not return_url.startswith(("https://", "http://")):
@@ -308,7 +274,7 @@ def deep_link(launch_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/lti/jwks")
 def jwks() -> ResponseReturnValue:
-    keys.ensure_key(db.session, context.secret_box(), "lti")
+    keys.ensure_key(db.session, current.secret_box(), "lti")
     response = current_app.json.response(keys.jwks(db.session))
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -317,7 +283,7 @@ def jwks() -> ResponseReturnValue:
 
 @blueprint.get("/lti/config.json")
 def canvas_config() -> ResponseReturnValue:
-    return tool_settings.canvas_configuration(current_app.config["BASE_URL"])
+    return tool_metadata.canvas_configuration(current_app.config["BASE_URL"])
 
 
 @blueprint.get("/lti/register")
@@ -336,7 +302,7 @@ def dynamic_registration() -> ResponseReturnValue:
             return _no_referrer(page, 200)
         platform = register(
             db.session,
-            context.http(),
+            current.http(),
             current_app.config["BASE_URL"],
             request.args.get("invite"),
             config_url,

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lms_plugin.config import PROJECT_ROOT
-from lms_plugin.credentials import dids, signing, status_list
+from lms_plugin.credentials import dids, signing, status_list, verifying
 from lms_plugin.credentials.builder import (
     Framework,
     Issuer,
@@ -152,8 +152,8 @@ def world() -> IssuerWorld:
     return IssuerWorld()
 
 
-def our_verdict(credential: Any, documents: Mapping[str, Any]) -> signing.VerificationResult:
-    return signing.verify_credential(
+def our_verdict(credential: Any, documents: Mapping[str, Any]) -> verifying.VerificationResult:
+    return verifying.verify_credential(
         credential,
         resolve_key=documents.get,
         fetch_status_list=documents.get,

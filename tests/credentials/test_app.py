@@ -15,8 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from lms_plugin import delivery
-from lms_plugin.cli import cli
+from lms_plugin import worker
+from lms_plugin.commands import cli
 from lms_plugin.credentials.models import Credential
 from lms_plugin.database import db
 from tests.courses import Course, placed_course
@@ -28,7 +28,7 @@ from xapi.models import OutboxStatement
 def sign_queued(app: Flask) -> None:
     """The worker's pass that signs queued credential requests."""
     with app.app_context():
-        delivery.issue_credentials_once()
+        worker.issue_credentials_once()
 
 
 def achieve(app: Flask, course: Course, learner_index: int = 0) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from lms_plugin.credentials import dids, signing, status_list
+from lms_plugin.credentials import dids, status_list, verifying
 from lms_plugin.credentials.builder import Recipient
 from tests.credentials.conftest import NOW, IssuerWorld, dcc_verify, our_verdict
 from tests.credentials.test_canonical import plain_pyld
@@ -104,7 +104,7 @@ def _cases(world: IssuerWorld) -> list[tuple[str, bool, dict[str, Any], dict[str
 
 
 @pytest.fixture(scope="module")
-def verdicts(world: IssuerWorld) -> list[tuple[str, bool, signing.VerificationResult, dict]]:
+def verdicts(world: IssuerWorld) -> list[tuple[str, bool, verifying.VerificationResult, dict]]:
     cases = _cases(world)
     dcc = dcc_verify(
         [

@@ -18,12 +18,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from lms_plugin.cli import cli
+from lms_plugin.commands import cli
 from lms_plugin.credentials import dids, issuance, signing, status_list
 from lms_plugin.credentials.models import Credential, StatusList
 from lms_plugin.database import db
+from lms_plugin.keys import ToolKey
 from lms_plugin.lti import issuer_profiles
-from lms_plugin.lti.models import Course, IssuerProfile, Platform, ToolKey
+from lms_plugin.lti.models import Course, IssuerProfile, Platform
 from tests.courses import placed_course
 from tests.credentials.test_app import achieve, dcc_case, document, verify
 from tests.lti.platform import KeySetServer, LtiPlatform

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from lms_plugin.credentials import signing
+from lms_plugin.credentials import signing, verifying
 from lms_plugin.credentials.untrusted import Limits
 from tests.credentials.conftest import NOW, IssuerWorld, our_verdict
 
@@ -54,7 +54,7 @@ def test_a_foreign_issuer_that_cannot_be_resolved(world: IssuerWorld) -> None:
     def offline(did: str):
         raise OSError("network unreachable")
 
-    result = signing.verify_credential(
+    result = verifying.verify_credential(
         signed, resolve_key=offline, fetch_status_list=world.documents().get, now=NOW
     ).to_json()
     assert result["verified"] is False
@@ -82,8 +82,8 @@ def test_status_types_other_than_bitstring_fail(world: IssuerWorld) -> None:
 # --- hostile input --------------------------------------------------------------------------
 
 
-def verify_text(world: IssuerWorld, text: str | bytes, **kw) -> signing.VerificationResult:
-    return signing.verify_credential(
+def verify_text(world: IssuerWorld, text: str | bytes, **kw) -> verifying.VerificationResult:
+    return verifying.verify_credential(
         text, resolve_key=world.documents().get, fetch_status_list=world.documents().get, **kw
     )
 
@@ -101,14 +101,14 @@ def verify_text(world: IssuerWorld, text: str | bytes, **kw) -> signing.Verifica
     ],
 )
 def test_non_credentials_are_refused_clearly(world: IssuerWorld, text, message: str) -> None:
-    with pytest.raises(signing.NotACredential, match=message):
+    with pytest.raises(verifying.NotACredential, match=message):
         verify_text(world, text)
 
 
 def test_huge_input_is_refused_before_parsing(world: IssuerWorld) -> None:
     text = '{"x": "' + "a" * (2 * 1024 * 1024) + '"}'
     started = time.perf_counter()
-    with pytest.raises(signing.NotACredential, match="larger than"):
+    with pytest.raises(verifying.NotACredential, match="larger than"):
         verify_text(world, text)
     assert time.perf_counter() - started < 0.5
 
@@ -147,7 +147,7 @@ def test_deep_but_parseable_nesting_is_refused(world: IssuerWorld) -> None:
     for _ in range(100):
         deep = {"id": "https://example.org/x", "achievement": deep}
     signed = {**signed, "evidence": deep}
-    with pytest.raises(signing.NotACredential, match="nested more than 64 levels"):
+    with pytest.raises(verifying.NotACredential, match="nested more than 64 levels"):
         verify_text(world, json.dumps(signed))
     # Already parsed (by the app) and too deep: a failed verdict, not an exception.
     result = our_verdict(signed, world.documents()).to_json()

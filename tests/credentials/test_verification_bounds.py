@@ -20,16 +20,15 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from lms_plugin import credential_pages
-from lms_plugin.cli import cli
-from lms_plugin.credentials import signing, verification
+from lms_plugin.commands import cli
+from lms_plugin.credentials import verification, verifying, views
 from lms_plugin.credentials.documents import VC_V2
 from lms_plugin.credentials.untrusted import DEFAULT_LIMITS, Limits
 from lms_plugin.credentials.verification import CredentialVerifier
 from lms_plugin.database import db
 from tests.credentials.conftest import NOW, IssuerWorld, our_verdict
+from tests.credentials.test_outbound import answer, drip, serving
 from tests.live_server import LMS_PLUGIN, free_port, server_environment
-from tests.test_outbound import answer, drip, serving
 
 
 def minimal(*status_urls: str, **extra: Any) -> dict[str, Any]:
@@ -62,7 +61,7 @@ def quadratic_for_pyld(strings: int) -> dict[str, Any]:
 
 
 def offline(text_or_document: Any, limits: Limits = DEFAULT_LIMITS, **documents: Any):
-    return signing.verify_credential(
+    return verifying.verify_credential(
         text_or_document,
         resolve_key=documents.get,
         fetch_status_list=documents.get,
@@ -113,7 +112,7 @@ def test_an_answer_reached_after_the_deadline_is_not_verified(world: IssuerWorld
         time.sleep(0.6)
         return documents.get(did)
 
-    result = signing.verify_credential(
+    result = verifying.verify_credential(
         signed,
         resolve_key=slow_resolver,
         fetch_status_list=documents.get,
@@ -129,7 +128,7 @@ def test_an_answer_reached_after_the_deadline_is_not_verified(world: IssuerWorld
 
 def test_a_thousand_status_entries_are_refused_before_any_fetch() -> None:
     fetched: list[str] = []
-    result = signing.verify_credential(
+    result = verifying.verify_credential(
         minimal(*(f"https://list.example/{n}" for n in range(1000))),
         resolve_key=lambda did: None,
         fetch_status_list=fetched.append,
@@ -142,7 +141,7 @@ def test_more_proofs_than_allowed_are_not_resolved(world: IssuerWorld) -> None:
     signed, _ = world.signed(with_status=False)
     signed["proof"] = [copy.deepcopy(signed["proof"][0]) for _ in range(9)]
     resolved: list[str] = []
-    result = signing.verify_credential(
+    result = verifying.verify_credential(
         signed, resolve_key=resolved.append, fetch_status_list=world.documents().get, now=NOW
     ).to_json()
     assert result["verified"] is False and resolved == []
@@ -264,15 +263,15 @@ def test_parsed_input_with_infinities_or_lone_surrogates_is_not_verified() -> No
 
 def test_a_busy_verifier_answers_503_at_once(client: FlaskClient) -> None:
     taken = 0
-    while credential_pages.VERIFY_SLOTS.acquire(blocking=False):
+    while views.VERIFY_SLOTS.acquire(blocking=False):
         taken += 1
     try:
         answer = client.post("/api/v1/verify", json=minimal())
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
-        assert answer.json == {"verified": False, "checks": [], "errors": [credential_pages.BUSY]}
+        assert answer.json == {"verified": False, "checks": [], "errors": [views.BUSY]}
     finally:
         for _ in range(taken):
-            credential_pages.VERIFY_SLOTS.release()
+            views.VERIFY_SLOTS.release()
     assert client.post("/api/v1/verify", json=minimal()).status_code == 200
 
 

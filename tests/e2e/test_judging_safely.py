@@ -17,7 +17,7 @@ from typing import Any
 
 from playwright.sync_api import Frame, expect
 
-from lms_plugin import delivery
+from lms_plugin import worker
 from lms_plugin.lti import claims
 from tests.browser import check_accessibility
 from tests.courses import Session
@@ -237,7 +237,7 @@ def test_rule_changes_and_revocations_are_confirmed_and_their_result_said(
     course.api.judge(*[(bea, x, "met") for x in course.statements])
     course.api.judge(*[(sam, x, "met") for x in course.statements[:8]])
     with lms.tool.app.app_context():
-        delivery.issue_credentials_once()
+        worker.issue_credentials_once()
     frame = course.open_grid(lms, framed=True)
     status = frame.locator("#grid-status")
     confirm = frame.locator("#confirm-dialog")

@@ -28,11 +28,12 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, BrowserContext, Frame, Page, Route, expect
 from werkzeug.serving import make_server
 
-from lms_plugin import credential_pages, delivery, rate_limit
+from lms_plugin import worker
+from lms_plugin.credentials import views as credential_pages
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.frameworks.parsing import read_framework_file
-from lms_plugin.lti import claims
+from lms_plugin.lti import claims, rate_limit
 from lms_plugin.lti.invites import create_invite
 from tests.browser import check_accessibility
 from tests.builders import SEED_FILES
@@ -427,7 +428,7 @@ def test_too_many_credential_copies_are_refused_in_plain_words_in_the_frame(
     statements = [s["id"] for s in grid["levels"][0]["statements"]]
     assert staff.judge(*[(learner["id"], s, "met") for s in statements]).status_code == 201
     with lms.tool.app.app_context():
-        delivery.issue_credentials_once()
+        worker.issue_credentials_once()
 
     limit = rate_limit.CREDENTIAL_COPIES
     frame.goto(frame.url)  # the learner's page, now with the credential

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
-from lms_plugin.cli import cli
+from lms_plugin.commands import cli
 from lms_plugin.database import db
 from lms_plugin.frameworks.models import FrameworkVersion, Statement
 from tests.builders import SEED_FILES, framework_document, write_json

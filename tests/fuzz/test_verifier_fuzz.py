@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lms_plugin import create_app, migrate
-from lms_plugin.credentials import signing
+from lms_plugin.credentials import verifying
 from lms_plugin.credentials.documents import CONTEXT_FILES, VC_V2
 from lms_plugin.credentials.untrusted import Limits
 from lms_plugin.database import make_engine
@@ -180,14 +180,14 @@ def hostile(draw: st.DrawFn) -> str:
 def check_verdict(text: str) -> None:
     started = time.monotonic()
     try:
-        result = signing.verify_credential(
+        result = verifying.verify_credential(
             text,
             resolve_key=DOCUMENTS.get,
             fetch_status_list=DOCUMENTS.get,
             now=NOW,
             limits=LIMITS,
         )
-    except signing.NotACredential as error:
+    except verifying.NotACredential as error:
         assert str(error)
         return
     elapsed = time.monotonic() - started
@@ -200,7 +200,7 @@ def check_verdict(text: str) -> None:
 
 
 def test_the_unchanged_credential_verifies() -> None:
-    assert signing.verify_credential(
+    assert verifying.verify_credential(
         dump(SIGNED), resolve_key=DOCUMENTS.get, fetch_status_list=DOCUMENTS.get, now=NOW
     ).verified
 

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from lms_plugin.cli import cli
+from lms_plugin.commands import cli
 from lms_plugin.database import db
 from lms_plugin.lti import claims
 from lms_plugin.lti.invites import create_invite

@@ -15,7 +15,7 @@ from lms_plugin.database import db
 from lms_plugin.lti import claims, nrps
 from lms_plugin.lti.models import Course, Enrollment, Person, Platform
 from lms_plugin.lti.platform_api import PlatformClient
-from lms_plugin.lti.sandbox.constants import ROLE_URIS
+from lms_plugin.sandbox.constants import ROLE_URIS
 from tests.courses import BASE, launch_as
 from tests.courses import Course as PlacedCourse
 from tests.lti.platform import LtiPlatform

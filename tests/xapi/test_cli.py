@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from lms_plugin.database import db
-from lms_plugin.delivery import BackgroundDelivery
+from lms_plugin.worker import BackgroundDelivery
 from tests.courses import Course, placed_course
 from tests.lti.platform import LtiPlatform
 from tests.xapi.conftest import lrs_config, outbox

@@ -22,7 +22,7 @@ from xapi import delivery
 from xapi.delivery import Backoff, Destination, Worker
 from xapi.lrs import LrsAnswer, LrsSettings, LrsUnreachable
 from xapi.models import LrsEndpoint, OutboxStatement
-from xapi.recorder import Route, enqueue
+from xapi.outbox import Route, enqueue
 from xapi.statements import BuiltStatement
 
 LRS = LrsSettings("http://lrs.test/xAPI/", "tool", "s3cret")

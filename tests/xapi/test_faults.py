@@ -15,13 +15,13 @@ from pathlib import Path
 
 from flask import Flask
 
-from lms_plugin import xapi_delivery
 from lms_plugin.database import db
+from lms_plugin.learning_records import lrs
 from tests.courses import Course, placed_course
 from tests.lti.platform import LtiPlatform
 from tests.xapi.conftest import lrs_config, outbox
 from tests.xapi.lrs_tools import FaultyLrs, Ralph
-from xapi import delivery
+from xapi import outbox as xapi_outbox
 from xapi.delivery import Backoff, Worker
 from xapi.lrs import LrsClient
 
@@ -51,7 +51,7 @@ def judge_many(course: Course, count: int, per_request: int = 10) -> None:
 
 def queued(app: Flask) -> int:
     with app.app_context():
-        return int(delivery.counts(db.session)["queued"] or 0)
+        return int(xapi_outbox.counts(db.session)["queued"] or 0)
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
@@ -85,7 +85,7 @@ def test_an_lrs_outage_loses_nothing_and_sends_nothing_twice(
         try:
             while not stop.is_set():
                 with app.app_context():
-                    targets = xapi_delivery.destinations()
+                    targets = lrs.destinations()
                     db.session.commit()
                     worker.deliver(db.session, targets)
                 stop.wait(0.02)

@@ -198,9 +198,9 @@ def test_the_credentials_service_can_queue_a_credential_statement(
     app: Flask, course: Course
 ) -> None:
     from lms_plugin.assessment import services
+    from lms_plugin.learning_records.recorder import XapiRecorder
     from lms_plugin.lti.models import ResourceLink
     from lms_plugin.orm import utcnow
-    from xapi.recorder import XapiRecorder
 
     learner = course.learner_ids[0]
     with app.app_context():

@@ -1,0 +1,176 @@
+"""Credentials follow levels: an achieved level queues a credential request in the judgement's
+transaction, which the worker signs after commit (`issue_pending`: signing 120 credentials would
+otherwise sit inside an evaluator's bulk request) under the issuer profile of the course's
+platform or deployment, as it is then; a withdrawn level revokes what was issued and cancels what
+was not (a re-achieved level gets a new credential).
+
+This is the LMS side of issuing: it reads the achievement, the level, the framework and the
+learner, and hands `lms_plugin.credentials.issuance` an `Award` (the credentials package never
+reads LMS models)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms_plugin.assessment import services as assessment
+from lms_plugin.assessment.models import Judgement, LevelAchievement
+from lms_plugin.assessment.services import LevelEvent, Placement
+from lms_plugin.credentials import builder, issuance
+from lms_plugin.credentials.issuance import Award, Issued, IssuerIdentity, IssuerSettings
+from lms_plugin.credentials.models import CredentialRequest
+from lms_plugin.frameworks.models import FrameworkVersion, Level
+from lms_plugin.lti.models import Person, ResourceLink
+from lms_plugin.orm import utcnow
+from xapi.delivery import DeliveryReport
+
+IssuedHook = Callable[[Session, Placement, Issued], None]
+MAX_ATTEMPTS = 5
+
+
+def award_for(
+    session: Session,
+    settings: IssuerSettings,
+    achievement: LevelAchievement,
+    learner_did: str | None = None,
+) -> Award:
+    """What the credential for `achievement` says: the level with its statements, the framework,
+    the occupation, and the recipient (`learner_did` if given, else the e-mail, else the LTI
+    user)."""
+    level = session.get(Level, achievement.level_id)
+    learner = session.get(Person, achievement.learner_id)
+    assert level is not None and learner is not None
+    version = session.get(FrameworkVersion, level.version_id)
+    assert version is not None
+    framework_url = f"{settings.base_url}/frameworks/{version.id}"
+    if learner_did:
+        recipient = builder.Recipient.from_did(learner_did)
+    elif learner.email:
+        recipient = builder.Recipient.from_email(learner.email)
+    else:
+        recipient = builder.Recipient.from_lti_user(learner.issuer, learner.sub)
+    return Award(
+        achievement_id=achievement.id,
+        learner_id=learner.id,
+        level_id=level.id,
+        resource_link_id=achievement.resource_link_id,
+        recipient=recipient,
+        level=builder.Level(
+            key=level.key,
+            label=level.label,
+            url=f"{framework_url}#level-{level.id}",
+            statements=[
+                builder.Statement(text=s.text, url=f"{framework_url}#statement-{s.id}")
+                for s in level.statements
+            ],
+        ),
+        framework=builder.Framework(
+            title=version.title,
+            version=version.version_label,
+            url=framework_url,
+            attribution=_attribution(version),
+        ),
+        occupation=builder.Occupation(
+            soc=version.framework.soc,
+            title=version.title,
+            url=builder.onet_occupation_url(version.framework.soc),
+        ),
+    )
+
+
+def issue_for_achievement(
+    session: Session,
+    settings: IssuerSettings,
+    achievement: LevelAchievement,
+    issuer: IssuerIdentity | None = None,
+    *,
+    learner_did: str | None = None,
+) -> Issued:
+    """Sign and store a (new) credential for a level a learner holds. Flushes."""
+    award = award_for(session, settings, achievement, learner_did)
+    return issuance.issue(session, settings, award, issuer)
+
+
+class CredentialAwards:
+    """The assessment listener, and `issue_pending` for the worker; `on_issued` hears of each new
+    credential (the xAPI recorder uses it), in the transaction that stores it."""
+
+    def __init__(self, settings: IssuerSettings, on_issued: Sequence[IssuedHook] = ()) -> None:
+        self.settings = settings
+        self.on_issued = list(on_issued)
+
+    def judged(
+        self, session: Session, placement: Placement, judgements: Sequence[Judgement]
+    ) -> None:
+        """Credentials follow levels, not single judgements."""
+
+    def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None:
+        if event.kind == "achieved":
+            session.add(CredentialRequest(achievement_id=event.achievement.id))
+            return
+        for request in session.scalars(
+            select(CredentialRequest).where(
+                CredentialRequest.achievement_id == event.achievement.id,
+                CredentialRequest.state == "queued",
+            )
+        ):
+            request.state, request.done_at = "cancelled", event.at
+        for credential in issuance.credentials_of_achievement(session, event.achievement.id):
+            issuance.revoke(
+                session,
+                credential,
+                f"The {event.level.label} level was withdrawn: an evaluator reversed a judgement.",
+                now=event.at,
+            )
+
+    def issue_pending(self, session: Session, limit: int = 200) -> DeliveryReport:
+        """Sign the queued requests (several workers may run: rows are claimed with SKIP LOCKED):
+        `delivered` counts the credentials issued, `skipped` the requests cancelled (their level
+        was withdrawn), `retrying` and `dead` the ones refused. Flushes; the caller commits."""
+        report = DeliveryReport()
+        requests = session.scalars(
+            select(CredentialRequest)
+            .where(CredentialRequest.state == "queued")
+            .order_by(CredentialRequest.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        placements: dict[int, Placement | None] = {}
+        for request in requests:
+            achievement = session.get(LevelAchievement, request.achievement_id)
+            if achievement is None or achievement.withdrawn_at is not None:
+                request.state, request.done_at = "cancelled", utcnow()
+                report.skipped += 1
+                continue
+            if achievement.resource_link_id not in placements:
+                link = session.get(ResourceLink, achievement.resource_link_id)
+                placements[achievement.resource_link_id] = (
+                    assessment.load_placement(session, link) if link else None
+                )
+            placement = placements[achievement.resource_link_id]
+            try:
+                issued = issue_for_achievement(session, self.settings, achievement)
+            except ValueError as error:  # refused by the builder or the signer (nothing stored)
+                request.attempts += 1
+                request.last_error = str(error)[:2000]
+                if request.attempts >= MAX_ATTEMPTS:
+                    request.state, request.done_at = "failed", utcnow()
+                    report.dead += 1
+                else:
+                    report.retrying += 1
+                continue
+            if placement is not None:
+                for hook in self.on_issued:
+                    hook(session, placement, issued)
+            request.state, request.done_at = "issued", utcnow()
+            request.credential_id = issued.credential.id
+            report.delivered += 1
+        session.flush()
+        return report
+
+
+def _attribution(version: FrameworkVersion) -> str:
+    sources = "; ".join(f"{name}: {value}" for name, value in version.sources.items())
+    return ". ".join(part for part in (version.attribution, sources) if part)

@@ -1,0 +1,40 @@
+"""What every command shares: the schema check and the exit status for "still queued"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from lms_plugin import migrate
+from lms_plugin.database import db
+
+EXIT_STILL_QUEUED = 3
+
+
+def require_current_schema() -> None:
+    """Stop with a clear message when the database has not been initialised or upgraded."""
+    if not migrate.is_current(db.engine):
+        raise click.ClickException(
+            "The database is not initialised or not up to date: run `lms-plugin init` first."
+        )
+
+
+def deliver_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every `... deliver` command takes: --drain, --timeout, --interval."""
+    for option in reversed(
+        (
+            click.option(
+                "--drain", is_flag=True, help="Return once nothing is queued (exit 0), else exit 3."
+            ),
+            click.option(
+                "--timeout", default=60.0, show_default=True, help="Seconds to try with --drain."
+            ),
+            click.option(
+                "--interval", default=1.0, show_default=True, help="Seconds between idle passes."
+            ),
+        )
+    ):
+        command = option(command)
+    return command

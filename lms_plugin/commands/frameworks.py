@@ -1,0 +1,77 @@
+"""`lms-plugin frameworks ...`: import and list competency frameworks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+
+from lms_plugin.commands.common import require_current_schema
+from lms_plugin.database import db
+from lms_plugin.frameworks import services as frameworks_services
+from lms_plugin.frameworks.parsing import FrameworkFileError, ParsedFramework, read_framework_file
+
+
+@click.group("frameworks")
+def frameworks_group() -> None:
+    """Import and list competency frameworks."""
+
+
+@frameworks_group.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@with_appcontext
+def frameworks_import_command(paths: tuple[Path, ...]) -> None:
+    """Import framework files. All or nothing: if any file is refused, none is imported."""
+    require_current_schema()
+    import_files(list(paths))
+
+
+def import_files(paths: list[Path]) -> None:
+    parsed: list[ParsedFramework] = []
+    refused: list[FrameworkFileError] = []
+    for path in paths:
+        try:
+            parsed.append(read_framework_file(path))
+        except FrameworkFileError as error:
+            refused.append(error)
+    if refused:
+        for error in refused:
+            click.echo(f"error: {error}", err=True)
+        raise click.ClickException(
+            f"{len(refused)} of {len(paths)} file(s) refused; nothing was imported."
+        )
+    session = db.session
+    results = frameworks_services.import_frameworks(session, parsed)
+    session.commit()
+    for result in results:
+        version = result.version
+        click.echo(
+            f"{result.source}: {result.action.replace('_', ' ')} "
+            f"(id {version.id}, {version.title}, version {version.version_label}, "
+            f"revision {version.revision}, {version.statement_count} statements)"
+        )
+
+
+@frameworks_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_appcontext
+def frameworks_list_command(as_json: bool) -> None:
+    """List every framework version with its levels."""
+    require_current_schema()
+    versions = frameworks_services.list_versions(db.session)
+    summaries = [frameworks_services.version_summary(v) for v in versions]
+    if as_json:
+        click.echo(json.dumps(summaries, ensure_ascii=False, indent=2))
+        return
+    if not summaries:
+        click.echo("No frameworks imported yet.")
+    for item in summaries:
+        levels: list[dict[str, Any]] = item["levels"]  # type: ignore[assignment]
+        counts = ", ".join(f"{lvl['key']} {lvl['statements']}" for lvl in levels)
+        click.echo(
+            f"{item['id']:>4}  {item['soc']:<11} {item['version']} (rev {item['revision']})  "
+            f"{item['title']}  [{counts}]"
+        )

@@ -1,0 +1,100 @@
+"""`lms-plugin init`, `demo`, `serve` and `worker`: set up the database, serve the tool, run the
+background worker."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+from lms_plugin import keys, migrate
+from lms_plugin.commands.common import require_current_schema
+from lms_plugin.commands.frameworks import import_files
+from lms_plugin.database import db
+from lms_plugin.worker import BackgroundDelivery
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database to the newest schema and import the seed frameworks."""
+    migrate.upgrade(db.engine)
+    click.echo(f"Database ready at revision {migrate.head_revision()}.")
+    box = current_app.extensions["secret_box"]
+    for purpose in keys.ALGORITHMS:
+        key = keys.ensure_key(db.session, box, purpose)
+        click.echo(f"Current {purpose} key: {key.kid}")
+    db.session.commit()
+    seeds = sorted(Path(current_app.config["SEEDS_DIR"]).glob("*.json"))
+    import_files(seeds)
+    if current_app.config["SANDBOX_ENABLED"]:
+        from lms_plugin.sandbox.setup import ensure_sandbox
+
+        ensure_sandbox(db.session, current_app.config["BASE_URL"])
+        db.session.commit()
+        click.echo(f"Sandbox LMS ready at {current_app.config['BASE_URL']}/sandbox")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_context
+def demo_command(ctx: click.Context, host: str, port: int) -> None:
+    """Initialise, then serve the tool on the embedded defaults (SQLite, in-process delivery) with
+    the sandbox LMS at /sandbox."""
+    os.environ.setdefault("SANDBOX_ENABLED", "1")
+    os.environ.setdefault("ALLOW_PRIVATE_ADDRESSES", "1")  # verify what the demo serves locally
+    ctx.invoke(init_command)
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    BackgroundDelivery(app).start()
+    click.echo(f"Serving the demo on http://{host}:{port}/ (Ctrl+C stops it).")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+@click.command("serve")
+@click.option("--bind", default="127.0.0.1:5000", show_default=True, help="HOST:PORT to bind.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(6, 256), help="Per worker."
+)
+@with_appcontext
+def serve_command(bind: str, workers: int, threads: int) -> None:
+    """Serve the tool with gunicorn (production); run `lms-plugin init` before.
+
+    Threaded workers (gthread): a request waiting on a slow remote server (verification fetches)
+    holds one thread, not a whole worker, and at most 4 threads of a worker verify at once."""
+    require_current_schema()
+    from gunicorn.app.base import BaseApplication
+
+    factory = current_app.extensions["app_factory"]  # the same settings, one app per worker
+    from lms_plugin.credentials import isolation
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", bind)
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("post_worker_init", lambda _worker: isolation.warm_up())
+            self.cfg.set("accesslog", "-")
+            # The path without the query string: a query can carry a secret (a registration link).
+            self.cfg.set("access_log_format", '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"')
+
+        def load(self) -> Flask:
+            return factory()
+
+    Server().run()
+
+
+@click.command("worker")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
+@with_appcontext
+def worker_command(interval: float) -> None:
+    """Sign queued credentials, deliver scores to the LMSs and xAPI statements to the LRSs, until
+    stopped (production: run one or more beside the web workers; the demo runs it in-process)."""
+    require_current_schema()
+    click.echo("Worker running (Ctrl+C stops it).")
+    BackgroundDelivery(current_app._get_current_object(), interval).run()  # type: ignore[attr-defined]

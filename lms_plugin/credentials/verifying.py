@@ -1,0 +1,444 @@
+"""Verifying Data Integrity proofs (`eddsa-rdfc-2022`): `verify_credential` checks a credential
+from any issuer that uses these formats and answers what `POST /api/v1/verify` answers:
+`{"verified": bool, "checks": [...], "errors": [...]}`. No network, no Flask: the caller passes
+`resolve_key` (DID -> DID document, for did:web issuers; did:key resolves offline) and
+`fetch_status_list` (URL -> status list credential). A verification runs against one deadline
+(`Limits.max_seconds`, shared with the caller's fetches), canonicalizes the untrusted documents
+in worker processes killed at that deadline (`isolation`), and looks at no more than
+`Limits.max_proofs` proofs and `Limits.max_status_entries` status entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cachetools import LRUCache
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from lms_plugin.credentials import canonical, dids, signing, status_list
+from lms_plugin.credentials.documents import VC_V2
+from lms_plugin.credentials.signing import ASSERTION_METHOD, CRYPTOSUITE, PROOF_TYPE
+from lms_plugin.credentials.untrusted import (
+    DEFAULT_LIMITS,
+    Deadline,
+    InputError,
+    Limits,
+    check_shape,
+    parse_json,
+)
+
+ResolveKey = Callable[[str], Mapping[str, Any] | None]
+FetchStatusList = Callable[[str], Mapping[str, Any] | None]
+
+
+class NotACredential(InputError):  # noqa: N818 - reads as the verdict it is
+    """The input is not a JSON object at all (the CLI exits 2 on it)."""
+
+
+@dataclass
+class VerificationResult:
+    """The verdict and its checks in plain words; `credential` is the parsed input (if any)."""
+
+    verified: bool
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    credential: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verified": self.verified, "checks": self.checks, "errors": self.errors}
+
+
+class _Checks:
+    """Collects check outcomes; `None` = not checked."""
+
+    ORDER = ("well-formed", "signature", "issuer key", "not revoked", "not expired")
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, tuple[bool | None, str]] = {}
+        self.errors: list[str] = []
+
+    def passed(self, check: str, message: str) -> None:
+        self.outcomes.setdefault(check, (True, message))
+
+    def failed(self, check: str, message: str) -> None:
+        if self.outcomes.get(check, (None,))[0] is not False:
+            self.outcomes[check] = (False, message)
+        self.errors.append(message)
+
+    def result(self, credential: dict[str, Any] | None) -> VerificationResult:
+        checks = []
+        for check in self.ORDER:
+            passed, message = self.outcomes.get(check, (None, "Not checked."))
+            checks.append({"check": check, "passed": passed, "message": message})
+        verified = all(self.outcomes.get(check, (None,))[0] is True for check in self.ORDER)
+        return VerificationResult(verified, checks, self.errors, credential)
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _issuer_id(credential: Mapping[str, Any]) -> str | None:
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) and ":" in issuer else None
+
+
+def _types(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _well_formed(credential: Any, limits: Limits) -> str | None:
+    """Why `credential` is not a VC 2.0 credential, or None."""
+    if not isinstance(credential, dict):
+        return "The input is not a JSON object."
+    contexts = credential.get("@context")
+    if not isinstance(contexts, list) or not contexts or contexts[0] != VC_V2:
+        return f'Its "@context" must be a list starting with "{VC_V2}".'
+    if len(contexts) > limits.max_contexts:
+        return f'Its "@context" lists more than {limits.max_contexts} contexts.'
+    if "VerifiableCredential" not in _types(credential.get("type")):
+        return 'Its "type" must include "VerifiableCredential".'
+    subjects = credential.get("credentialSubject")
+    if not subjects or not all(isinstance(subject, dict) for subject in _types(subjects)):
+        return 'It has no "credentialSubject" object.'
+    if _issuer_id(credential) is None:
+        return 'It has no "issuer" with an id (a URL or DID).'
+    for prop in ("validFrom", "validUntil"):
+        if prop in credential and _parse_time(credential[prop]) is None:
+            return f'Its "{prop}" is not a date and time.'
+    for entry in _types(credential.get("credentialStatus", [])):
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            return 'Each "credentialStatus" needs a "type".'
+    return None
+
+
+_STATUS_LIST_CACHE: LRUCache = LRUCache(maxsize=64)
+_STATUS_LIST_LOCK = threading.Lock()
+
+
+@dataclass
+class _Verifier:
+    resolve_key: ResolveKey
+    fetch_status_list: FetchStatusList
+    now: dt.datetime
+    limits: Limits
+    deadline: Deadline
+    # Canonical hashes of the documents being verified (the credential, its status lists).
+    document_hashes: dict[int, bytes] = field(default_factory=dict)
+
+    def document_hash(self, document: Mapping[str, Any]) -> bytes:
+        cached = self.document_hashes.get(id(document))
+        if cached is None:
+            cached = self.document_hashes[id(document)] = signing.hash_document(
+                document, self.remaining()
+            )
+        return cached
+
+    def remaining(self) -> float:
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise canonical.LimitExceeded(_too_long(self.deadline))
+        return left
+
+    def did_document(self, did: str) -> Mapping[str, Any]:
+        if did.startswith("did:key:"):
+            return dids.did_key_document(did)
+        document = self.resolve_key(did)
+        if not isinstance(document, Mapping):
+            raise dids.KeyFormatError(f"the DID document of {did} could not be found")
+        if document.get("id") != did:
+            raise dids.KeyFormatError(f"the DID document found for {did} is another DID's")
+        return document
+
+    def check_proofs(self, credential: dict[str, Any], checks: _Checks) -> None:
+        """Signature and issuer key: at least one eddsa-rdfc-2022 proof must pass both."""
+        proofs = [p for p in _types(credential.get("proof", [])) if isinstance(p, dict)]
+        if len(proofs) > self.limits.max_proofs:
+            checks.failed(
+                "signature", f"It has more than {self.limits.max_proofs} proofs: none was checked."
+            )
+            checks.failed("issuer key", "No signing key was checked.")
+            return
+        ours = [
+            p for p in proofs if p.get("type") == PROOF_TYPE and p.get("cryptosuite") == CRYPTOSUITE
+        ]
+        if not ours:
+            checks.failed(
+                "signature",
+                "It carries no Data Integrity proof (eddsa-rdfc-2022) this verifier can check.",
+            )
+            checks.failed("issuer key", "No signing key to check.")
+            return
+        issuer = _issuer_id(credential)
+        failures: list[tuple[str, str]] = []
+        for proof in ours:
+            outcome = self.check_proof(credential, proof, issuer)
+            if outcome is None:
+                method = proof["verificationMethod"]
+                checks.passed(
+                    "signature",
+                    "The signature matches the content: nothing changed since it was signed.",
+                )
+                checks.passed(
+                    "issuer key",
+                    f"It was signed with {method}, a key the issuer ({issuer}) publishes "
+                    "for issuing credentials.",
+                )
+                return
+            failures.append(outcome)
+        for check, message in failures[:1]:
+            checks.failed(check, message)
+            if check == "signature":
+                checks.outcomes.setdefault("issuer key", (None, "Not checked."))
+            else:
+                checks.outcomes.setdefault("signature", (None, "Not checked."))
+
+    def check_proof(
+        self, credential: dict[str, Any], proof: dict[str, Any], issuer: str | None
+    ) -> tuple[str, str] | None:
+        """None when the proof is good, else (check, why not)."""
+        method = proof.get("verificationMethod")
+        if proof.get("proofPurpose") != ASSERTION_METHOD:
+            return ("signature", 'The proof\'s purpose is not "assertionMethod".')
+        if not isinstance(method, str) or ":" not in method:
+            return ("signature", "The proof names no verification method.")
+        value = proof.get("proofValue")
+        if not isinstance(value, str) or not value.startswith("z") or len(value) > 120:
+            return ("signature", "The proof has no base58btc proofValue.")
+        if "created" in proof and _parse_time(proof["created"]) is None:
+            return ("signature", 'The proof\'s "created" is not a date and time.')
+        try:
+            signature = dids.b58decode(value[1:])
+        except dids.KeyFormatError:
+            return ("signature", "The proofValue is not base58btc.")
+        did = method.partition("#")[0]
+        try:
+            public_key, controller = dids.find_assertion_key(self.did_document(did), method)
+        except dids.KeyFormatError as error:
+            return ("issuer key", f"The signing key cannot be trusted: {error}.")
+        except canonical.LimitExceeded:
+            raise
+        except Exception as error:  # a resolver's network or parsing failure
+            return ("issuer key", f"The issuer's DID document could not be read: {error}.")
+        if controller != did or controller != issuer:
+            return (
+                "issuer key",
+                f"The signing key belongs to {controller}, not to the issuer ({issuer}).",
+            )
+        data = signing.hash_data(
+            credential, proof, self.remaining(), document_hash=self.document_hash(credential)
+        )
+        if not _verify_signature(public_key, signature, data):
+            return (
+                "signature",
+                "The signature does not match the content: the credential was changed after "
+                "signing, or the proof belongs to another credential.",
+            )
+        return None
+
+    def check_dates(
+        self, credential: Mapping[str, Any], checks: _Checks, label: str = "It"
+    ) -> None:
+        valid_from = _parse_time(credential.get("validFrom"))
+        valid_until = _parse_time(credential.get("validUntil"))
+        if valid_from is not None and self.now < valid_from:
+            checks.failed("not expired", f"{label} is not valid before {credential['validFrom']}.")
+        elif valid_until is not None and self.now > valid_until:
+            checks.failed("not expired", f"{label} expired on {credential['validUntil']}.")
+        elif valid_until is not None:
+            checks.passed("not expired", f"{label} is valid until {credential['validUntil']}.")
+        else:
+            checks.passed("not expired", f"{label} has no expiry date.")
+
+    def check_status(self, credential: dict[str, Any], checks: _Checks) -> None:
+        entries = _types(credential.get("credentialStatus", []))
+        if not entries:
+            checks.passed("not revoked", "It carries no revocation status; none to check.")
+            return
+        if len(entries) > self.limits.max_status_entries:
+            checks.failed(
+                "not revoked",
+                f"It has more than {self.limits.max_status_entries} status entries: "
+                "none was checked.",
+            )
+            return
+        for entry in entries:
+            if entry.get("type") != "BitstringStatusListEntry":
+                checks.failed(
+                    "not revoked",
+                    f"Its status of type {entry.get('type')!r} cannot be checked "
+                    "(only BitstringStatusListEntry can).",
+                )
+                continue
+            message = self.check_entry(credential, entry)
+            if message is not None:
+                checks.failed("not revoked", message)
+        checks.passed("not revoked", "The issuer has not revoked it (status list checked).")
+
+    def check_entry(self, credential: dict[str, Any], entry: dict[str, Any]) -> str | None:
+        url = entry.get("statusListCredential")
+        purpose = entry.get("statusPurpose")
+        index = _status_index(entry.get("statusListIndex"))
+        if index is None:
+            return "Its status entry has no statusListIndex (a whole number, at least 0)."
+        if not isinstance(url, str) or not isinstance(purpose, str):
+            return "Its status entry names no status list or purpose."
+        try:
+            listed = self.fetch_status_list(url)
+        except Exception as error:  # the resolver's network or parsing failure
+            return f"The status list {url} could not be read: {error}."
+        if not isinstance(listed, dict):
+            return f"The status list {url} could not be found."
+        subject = listed.get("credentialSubject")
+        if not isinstance(subject, dict) or subject.get("statusPurpose") != purpose:
+            return f"The status list {url} is not for the purpose {purpose!r}."
+        problem = self.status_list_problem(listed, _issuer_id(credential))
+        if problem:
+            return problem
+        try:
+            revoked = status_list.get_bit(
+                status_list.decode_list(subject.get("encodedList")), index
+            )
+        except status_list.StatusListError as error:
+            return f"The status list {url} is unusable: {error}."
+        if revoked:
+            done = {"revocation": "revoked", "suspension": "suspended"}.get(purpose)
+            return f"The issuer has {done} it." if done else f"Its {purpose!r} status is set."
+        return None
+
+    def status_list_problem(self, listed: dict[str, Any], issuer: str | None) -> str | None:
+        """Why the status list credential cannot be trusted, or None."""
+        url = listed.get("id")
+        if "BitstringStatusListCredential" not in _types(listed.get("type")):
+            return f"{url} is not a BitstringStatusListCredential."
+        subject = listed["credentialSubject"]
+        if subject.get("type") != "BitstringStatusList":
+            return f"{url} is not a BitstringStatusList."
+        if _issuer_id(listed) != issuer:
+            return f"The status list {url} is not the issuer's own."
+        key = hashlib.sha256(
+            json.dumps(listed, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+        with _STATUS_LIST_LOCK:
+            problem = _STATUS_LIST_CACHE.get(key)
+        if problem is None:
+            inner = _Checks()
+            why = _well_formed(listed, self.limits)
+            if why:
+                inner.failed("well-formed", why)
+            else:
+                self.check_proofs(listed, inner)
+            failures = [
+                message
+                for check, (passed, message) in inner.outcomes.items()
+                if passed is False and check != "not expired"
+            ]
+            problem = ""
+            if failures:
+                problem = f"The status list {url} is not authentic: {failures[0]}"
+            with _STATUS_LIST_LOCK:
+                _STATUS_LIST_CACHE[key] = problem
+        if problem:
+            return problem
+        dates = _Checks()
+        self.check_dates(listed, dates, label=f"The status list {url}")
+        if dates.errors:
+            return dates.errors[0]
+        return None
+
+
+def _status_index(value: Any) -> int | None:
+    """The entry's index (the spec writes it as a string of digits; a JSON integer is read too)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**18:
+        return value
+    return None
+
+
+def _too_long(deadline: Deadline) -> str:
+    return f"it took longer than the {deadline.seconds:g} seconds allowed"
+
+
+def _verify_signature(public_key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    try:
+        public_key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def verify_credential(
+    document: Mapping[str, Any] | str | bytes,
+    *,
+    resolve_key: ResolveKey,
+    fetch_status_list: FetchStatusList,
+    now: dt.datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    deadline: Deadline | None = None,
+) -> VerificationResult:
+    """Verify a credential (a parsed object, or JSON text from anyone) within `limits`, by
+    `deadline` (default: `limits.max_seconds` from now; the caller's fetches share it). An answer
+    reached after the deadline is "not verified", whatever the checks said.
+
+    Checks: well-formed (a VC 2.0 whose every term the pinned contexts define), signature,
+    issuer key (the verification method is in the issuer's DID document under assertionMethod),
+    not revoked (Bitstring Status List, itself signature-checked), not expired.
+    Raises `NotACredential` only when the input is not a JSON object at all.
+    """
+    deadline = deadline or Deadline(limits.max_seconds)
+    checks = _Checks()
+    if isinstance(document, str | bytes):
+        try:
+            document = parse_json(document, limits)
+        except InputError as error:
+            raise NotACredential(str(error)) from None
+    if not isinstance(document, Mapping):
+        raise NotACredential("the input is not a JSON object")
+    credential = dict(document)
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    verifier = _Verifier(resolve_key, fetch_status_list, now, limits, deadline)
+    try:
+        check_shape(credential, limits)
+        why = _well_formed(credential, limits)
+        if why is None:
+            # Canonicalizing now finds undefined terms and relative IRIs before anything else.
+            verifier.document_hash(credential)
+            checks.passed(
+                "well-formed",
+                "It is a W3C Verifiable Credential whose every property the published "
+                "vocabularies define.",
+            )
+        else:
+            checks.failed("well-formed", why)
+            return checks.result(credential)
+        verifier.check_proofs(credential, checks)
+        verifier.check_status(credential, checks)
+        verifier.check_dates(credential, checks)
+    except canonical.LimitExceeded as error:
+        checks.failed("well-formed", f"Verification stopped: {error}.")
+        return checks.result(credential)
+    except canonical.CanonicalizationError as error:
+        checks.failed("well-formed", f"It is not valid JSON-LD for these vocabularies: {error}.")
+    except InputError as error:
+        checks.failed("well-formed", f"It is not a credential: {error}.")
+    if deadline.passed():
+        checks.failed("well-formed", f"Verification stopped: {_too_long(deadline)}.")
+    return checks.result(credential)

@@ -1,0 +1,177 @@
+"""Launch validation: pylti1p3's message launch, made as strict as LTI 1.3 Core requires.
+
+What pylti1p3 2.0 leaves out, and this adds:
+- the nonce is consumed (single use); pylti1p3 only checks that it exists;
+- `aud` must contain our client id, and `azp` must equal it when `aud` has several values or
+  when `azp` is present; `exp`, `iat`, `iss`, `aud`, `nonce` and `sub` are required by PyJWT;
+- only RS256 is accepted, whatever the token's header says (no `none`, no HS256 key confusion);
+- the platform key set is cached in the database for every worker and fetched again, at most
+  once a minute, when a token names an unknown `kid`; fetches have timeouts;
+- the `state` cookie must match (pylti1p3 also accepts a state it has seen with the same token
+  before, which is how a replay would get in: the nonce check stops that), unless the state was
+  proved through the platform's storage (`platform_storage`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import jwt
+import requests
+from pylti1p3.contrib.flask import FlaskMessageLaunch
+from pylti1p3.exception import LtiException
+
+from lms_plugin.lti.cookies import PartitionedCookieService
+from lms_plugin.lti.state_store import DatabaseLaunchDataStorage, StateStore
+
+ALGORITHM = "RS256"
+CLOCK_SKEW_SECONDS = 60
+JWKS_LIFETIME_SECONDS = 2 * 3600
+JWKS_REFRESH_INTERVAL_SECONDS = 60
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "nonce", "sub"]
+
+
+class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
+    """A message launch validated as LTI 1.3 Core requires (see the module docstring)."""
+
+    def __init__(
+        self,
+        request: Any,
+        tool_config: Any,
+        store: StateStore,
+        http: requests.Session,
+        state_verified: bool = False,
+    ) -> None:
+        self.store = store
+        self.state_verified = state_verified
+        self.data_storage = DatabaseLaunchDataStorage(store)
+        super().__init__(
+            request,
+            tool_config,
+            cookie_service=PartitionedCookieService(request),
+            launch_data_storage=self.data_storage,
+            requests_session=http,
+        )
+
+    def validate(self) -> ToolMessageLaunch:
+        """Check the signature before anything is consumed or stored, then the nonce."""
+        self._validated = True
+        try:
+            return (
+                self.validate_state()
+                .validate_jwt_format()
+                .validate_registration()
+                .validate_jwt_signature()
+                .validate_nonce()
+                .validate_deployment()
+                .validate_message()
+            )
+        except Exception:
+            self._validated = False
+            raise
+
+    def validate_state(self) -> ToolMessageLaunch:
+        state = self._get_request_param("state")
+        if not state:
+            raise LtiException("Missing state param")
+        if not self.state_verified and self._cookie_service.get_cookie(state) != state:
+            raise LtiException(
+                "State not found: this browser did not start the login (or blocks cookies)"
+            )
+        return self
+
+    def validate_nonce(self) -> ToolMessageLaunch:
+        nonce = self._get_jwt_body().get("nonce")
+        if not nonce or not isinstance(nonce, str):
+            raise LtiException('"nonce" is empty')
+        key = self._session_service._get_key("nonce", nonce)
+        if self.data_storage.take_value(key) is None:
+            raise LtiException("Invalid nonce: unknown, expired or already used")
+        return self
+
+    def validate_registration(self) -> ToolMessageLaunch:
+        body = self._get_jwt_body()
+        aud = body.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if not audiences or not all(isinstance(a, str) for a in audiences):
+            raise LtiException('"aud" is missing or malformed')
+        azp = body.get("azp")
+        if len(audiences) > 1 and not azp:
+            raise LtiException('"azp" is required when "aud" has several values')
+        client_id = azp or audiences[0]
+        if client_id not in audiences:
+            raise LtiException('"azp" is not one of the audiences')
+        config = self._tool_config
+        self._registration = config.find_registration_by_params(self.get_iss(), client_id)
+        if not self._registration:
+            raise LtiException("Unknown platform: this issuer and client id are not registered")
+        self._client_id = client_id
+        return self
+
+    def get_client_id(self) -> str:
+        return getattr(self, "_client_id", None) or super().get_client_id()
+
+    def validate_jwt_signature(self) -> ToolMessageLaunch:
+        header = self._jwt.get("header", {})
+        if header.get("alg") != ALGORITHM:
+            raise LtiException(f"Unsupported signature algorithm {header.get('alg')!r}")
+        kid = header.get("kid")
+        if not kid or not isinstance(kid, str):
+            raise LtiException("JWT header has no kid")
+        key = self._platform_key(kid)
+        try:
+            jwt.decode(
+                self._get_id_token(),
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.get_client_id(),
+                issuer=self.get_iss(),
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.InvalidTokenError as error:
+            raise LtiException(f"Invalid id_token: {error}") from None
+        return self
+
+    def _platform_key(self, kid: str) -> Any:
+        assert self._registration is not None
+        url = self._registration.get_key_set_url()
+        cache_key = "jwks:" + hashlib.sha256(url.encode("utf-8")).hexdigest()
+        cached = self.store.get(cache_key)
+        key = _find_key(cached["jwks"], kid) if cached else None
+        if key is None and (
+            not cached or time.time() - cached["fetched"] > JWKS_REFRESH_INTERVAL_SECONDS
+        ):
+            jwks = self._fetch_jwks(url)
+            self.store.put(cache_key, {"jwks": jwks, "fetched": time.time()}, JWKS_LIFETIME_SECONDS)
+            key = _find_key(jwks, kid)
+        if key is None:
+            raise LtiException(f"Unknown signing key {kid!r} for this platform")
+        return key
+
+    def _fetch_jwks(self, url: str) -> dict[str, Any]:
+        try:
+            response = self._requests_session.get(url)
+            response.raise_for_status()
+            jwks = response.json()
+        except (requests.RequestException, ValueError) as error:
+            raise LtiException(
+                f"Cannot fetch the platform's keys: {type(error).__name__}"
+            ) from None
+        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+            raise LtiException("The platform's key set is not a JWKS")
+        return jwks
+
+
+def _find_key(jwks: dict[str, Any], kid: str) -> Any:
+    for jwk in jwks.get("keys", []):
+        if isinstance(jwk, dict) and jwk.get("kid") == kid and jwk.get("kty") == "RSA":
+            if jwk.get("alg", ALGORITHM) != ALGORITHM or jwk.get("use", "sig") != "sig":
+                continue
+            try:
+                return jwt.algorithms.RSAAlgorithm.from_jwk(jwk)
+            except (jwt.InvalidKeyError, ValueError, KeyError, TypeError):
+                return None
+    return None

@@ -1,0 +1,76 @@
+"""pylti1p3's tool configuration, read from the database instead of a JSON file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pylti1p3.deployment import Deployment as PyltiDeployment
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config import ToolConfAbstract
+from sqlalchemy.orm import Session
+
+from lms_plugin.keys import SigningKey
+from lms_plugin.lti import registrations
+from lms_plugin.lti.models import Platform
+
+
+class DatabaseToolConf(ToolConfAbstract[Any]):
+    """Registrations and deployments from the `platforms` and `deployments` tables.
+
+    Every issuer may have many client ids (Canvas uses one issuer for all its developer keys).
+    Unknown issuers give None, which pylti1p3 turns into a clear error rather than a 500.
+    """
+
+    def __init__(self, session: Session, signing_key: SigningKey) -> None:
+        self.session = session
+        self.signing_key = signing_key
+        self._platforms: dict[tuple[str, str | None], Platform | None] = {}
+
+    def platform(self, iss: str, client_id: str | None) -> Platform | None:
+        """The registered platform (looked up once per request)."""
+        if (iss, client_id) not in self._platforms:
+            found = registrations.find_platform(self.session, iss, client_id)
+            self._platforms[(iss, client_id)] = found
+        return self._platforms[(iss, client_id)]
+
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        return True
+
+    def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Any:
+        return self._registration(self.platform(iss, None))
+
+    def find_registration_by_params(
+        self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> Any:
+        return self._registration(self.platform(iss, client_id))
+
+    def find_deployment(self, iss: str, deployment_id: str) -> PyltiDeployment | None:
+        return self.find_deployment_by_params(iss, deployment_id, None)
+
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> PyltiDeployment | None:
+        platform = self.platform(iss, client_id)
+        if platform is None or not isinstance(deployment_id, str):
+            return None
+        if registrations.find_deployment(self.session, platform, deployment_id) is None:
+            return None
+        return PyltiDeployment().set_deployment_id(deployment_id)
+
+    def _registration(self, platform: Platform | None) -> Registration | None:
+        if platform is None:
+            return None
+        registration = (
+            Registration()
+            .set_issuer(platform.issuer)
+            .set_client_id(platform.client_id)
+            .set_auth_login_url(platform.auth_login_url)
+            .set_auth_token_url(platform.auth_token_url)
+            .set_key_set_url(platform.jwks_url)
+            .set_tool_private_key(self.signing_key.private_pem)
+            .set_tool_public_key(self.signing_key.public_pem)
+        )
+        return registration

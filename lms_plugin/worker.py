@@ -1,0 +1,157 @@
+"""The one background loop over every outbox: credential requests to sign, scores for the LMS
+gradebooks (AGS), xAPI statements for the LRSs. One pass of each, committed (inside an app
+context); `drain` for `... deliver --drain`; `run` for `... deliver`, `lms-plugin worker` and the
+demo's background thread. Every pass answers with one report (`xapi.delivery.DeliveryReport`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from lms_plugin.assessment.awards import CredentialAwards
+from lms_plugin.database import db
+from lms_plugin.learning_records import lrs
+from lms_plugin.lti import current
+from lms_plugin.lti.models import ScoreOutbox
+from lms_plugin.lti.scores import deliver_scores
+from xapi import outbox as xapi_outbox
+from xapi.delivery import DeliveryReport
+
+log = logging.getLogger(__name__)
+Pass = Callable[[], DeliveryReport]
+
+
+def issue_credentials_once() -> DeliveryReport:
+    """Sign the queued credential requests, committed."""
+    issuer: CredentialAwards = current_app.extensions["credential_issuer"]
+    try:
+        report = issuer.issue_pending(db.session)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
+
+
+def deliver_scores_once() -> DeliveryReport:
+    """One pass of grade passback, committed."""
+    try:
+        return deliver_scores(db.session, current.platform_client)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def deliver_xapi_once(batch_size: int = lrs.DEFAULT_BATCH_SIZE) -> DeliveryReport:
+    """One xAPI delivery pass over every configured LRS, committed."""
+    problems: list[str] = []
+    try:
+        targets = lrs.destinations(problems)
+        db.session.commit()  # end the read transaction before any LRS is called
+        report = lrs.worker(batch_size).deliver(db.session, targets)
+    except Exception:
+        db.session.rollback()
+        raise
+    report.problems += problems
+    if problems != current_app.extensions.get("xapi_problems"):  # say it once, not every pass
+        current_app.extensions["xapi_problems"] = problems
+        for problem in problems:
+            log.error("xAPI: cannot deliver to %s", problem)
+    return report
+
+
+def queued_scores() -> int:
+    query = select(func.count()).select_from(ScoreOutbox).where(ScoreOutbox.state == "queued")
+    return db.session.scalar(query) or 0
+
+
+def queued_statements() -> int:
+    return int(xapi_outbox.counts(db.session)["queued"] or 0)
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """An outbox as the loop sees it: one delivery pass, and how many rows are still queued."""
+
+    name: str
+    deliver_once: Pass
+    queued: Callable[[], int]
+
+
+SCORES = Outbox("scores", deliver_scores_once, queued_scores)
+
+
+def statements(batch_size: int = lrs.DEFAULT_BATCH_SIZE) -> Outbox:
+    return Outbox("xapi", lambda: deliver_xapi_once(batch_size), queued_statements)
+
+
+def drain(outbox: Outbox, timeout: float, interval: float = 0.5) -> tuple[bool, DeliveryReport]:
+    """Deliver until nothing is queued (True) or `timeout` seconds pass (False); stops early,
+    returning False, when a receiver refuses our credentials."""
+    deadline = time.monotonic() + timeout
+    total = DeliveryReport()
+    while True:
+        report = outbox.deliver_once()
+        total.add(report)
+        remaining = outbox.queued()
+        db.session.commit()
+        if remaining == 0:
+            return True, total
+        if report.refused or time.monotonic() >= deadline:
+            return False, total
+        if not report.delivered:
+            time.sleep(interval)
+
+
+def run(
+    passes: Sequence[Pass],
+    interval: float,
+    stopped: threading.Event,
+    on_report: Callable[[DeliveryReport], None] | None = None,
+) -> None:
+    """Run every pass in turn until `stopped` (or `on_report` raises); wait `interval` seconds
+    after a round that delivered nothing."""
+    while not stopped.is_set():
+        delivered = 0
+        for deliver in passes:
+            report = deliver()
+            if on_report is not None:
+                on_report(report)
+            delivered += report.delivered
+        if not delivered:
+            stopped.wait(interval)
+
+
+class BackgroundDelivery(threading.Thread):
+    """Signs queued credentials, then delivers scores and xAPI statements, round after round,
+    until stopped (the embedded default; `lms-plugin worker` in production)."""
+
+    def __init__(self, app: Flask, interval: float = 1.0) -> None:
+        super().__init__(name="outbox-delivery", daemon=True)
+        self.app = app
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        passes = (issue_credentials_once, deliver_scores_once, deliver_xapi_once)
+        run([self._guarded(deliver) for deliver in passes], self.interval, self.stopped)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _guarded(self, deliver: Pass) -> Pass:
+        def one_pass() -> DeliveryReport:
+            with self.app.app_context():
+                try:
+                    return deliver()
+                except Exception:  # keep delivering: one bad pass must not stop the loop
+                    log.exception("delivery pass failed")
+                    return DeliveryReport()
+
+        return one_pass
