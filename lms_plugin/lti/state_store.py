@@ -9,6 +9,7 @@ from typing import Any
 
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lms_plugin.lti.models import LaunchState
@@ -26,23 +27,27 @@ class StateStore:
         self.commit = commit
 
     def get(self, key: str) -> Any:
-        row = self.session.get(LaunchState, key)
+        # `put` writes with an upsert, past the identity map: always read the row itself.
+        row = self.session.get(LaunchState, key, populate_existing=True)
         if row is None or row.expires_at <= utcnow():
             return None
         return json.loads(row.value)
 
     def put(self, key: str, value: Any, lifetime: int | None = None) -> None:
+        """Set the key, whether or not it exists: one upsert, so two requests storing the same
+        key at once (two first launches caching a platform's key set) both succeed."""
         expires = utcnow() + dt.timedelta(seconds=lifetime or DEFAULT_LIFETIME)
         text = json.dumps(value, separators=(",", ":"))
-        row = self.session.get(LaunchState, key)
-        if row is None:
-            self.session.add(LaunchState(key=key, value=text, expires_at=expires))
-        else:
-            row.value, row.expires_at = text, expires
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(LaunchState).values(key=key, value=text, expires_at=expires)
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[LaunchState.key], set_={"value": text, "expires_at": expires}
+            )
+        )
         if self.commit:
             self.session.commit()
-        else:
-            self.session.flush()
 
     def insert(self, key: str, value: Any, lifetime: int | None = None) -> None:
         """Store a key known to be new (random names: nonces, launch ids) without reading first."""
