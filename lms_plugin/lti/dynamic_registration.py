@@ -1,6 +1,14 @@
 """LTI Dynamic Registration 1.0 (what Moodle 4.1+ and Canvas use), only through an operator's
 registration link (`lms-plugin platform invite`): read the platform's OpenID configuration, register
-the tool with it, and store the resulting platform and deployment, live at once."""
+the tool with it, and store the resulting platform, live at once.
+
+The platform's hosts are not compared: Canvas names its issuer `https://canvas.instructure.com`
+while its configuration and registration endpoint sit on the institution's host. What protects the
+tool is the single-use invite, https (unless `ALLOW_HTTP_PLATFORMS`), the platform's registration
+token, size and time limits, and that a registration never takes over a platform already known.
+A dynamically registered platform accepts any deployment: Canvas's answer names none (they are made
+at install, one per account or course), so each is recorded from its first validly signed launch.
+"""
 
 from __future__ import annotations
 
@@ -55,6 +63,10 @@ def register(
     )
     if invite.name:
         settings = dataclasses.replace(settings, name=invite.name)
+    if registrations.find_platform(session, settings.issuer, settings.client_id) is not None:
+        raise RegistrationError(
+            "the platform answered with an issuer and client id already registered with this tool"
+        )
     if not invites.claim(session, invite):
         raise InviteRefused()
     platform = registrations.add_platform(session, settings, deployment_ids)
@@ -75,21 +87,17 @@ def _negotiate(
     config = _fetch_json(http, "GET", openid_configuration_url)
     issuer = _field(config, "issuer")
     check_url(issuer, allow_http, "issuer")
-    if urlsplit(issuer).hostname != urlsplit(openid_configuration_url).hostname:
-        raise RegistrationError("the issuer is not on the host of the openid_configuration URL")
+    platform_config = config.get(PLATFORM_CONFIGURATION)
+    family = ""
+    if isinstance(platform_config, Mapping):
+        family = str(platform_config.get("product_family_code") or "")
     endpoints = {
-        name: _field(config, name)
-        for name in (
-            "authorization_endpoint",
-            "token_endpoint",
-            "jwks_uri",
-            "registration_endpoint",
-        )
+        "authorization_endpoint": _authorization_endpoint(config, issuer, family),
+        **{name: _field(config, name) for name in ("token_endpoint", "jwks_uri")},
+        "registration_endpoint": _field(config, "registration_endpoint"),
     }
     for name, url in endpoints.items():
         check_url(url, allow_http, name)
-    if urlsplit(endpoints["registration_endpoint"]).hostname != urlsplit(issuer).hostname:
-        raise RegistrationError("the registration endpoint is not on the issuer's host")
     headers = {"Authorization": f"Bearer {registration_token}"} if registration_token else {}
     answer = _fetch_json(
         http,
@@ -103,22 +111,27 @@ def _negotiate(
         raise RegistrationError("the platform's answer has no client_id")
     tool_config = answer.get(TOOL_CONFIGURATION)
     deployment_id = tool_config.get("deployment_id") if isinstance(tool_config, Mapping) else None
-    platform_config = config.get(PLATFORM_CONFIGURATION)
-    name = ""
-    if isinstance(platform_config, Mapping):
-        name = str(platform_config.get("product_family_code") or "")
     settings = PlatformSettings(
         issuer=issuer,
         client_id=client_id,
         auth_login_url=endpoints["authorization_endpoint"],
         auth_token_url=endpoints["token_endpoint"],
         jwks_url=endpoints["jwks_uri"],
-        name=name[:255],
+        name=family[:255],
+        any_deployment=True,
     )
     deployments = (
         [str(deployment_id)] if isinstance(deployment_id, str | int) and deployment_id else []
     )
     return settings, deployments
+
+
+def _authorization_endpoint(config: Mapping[str, Any], issuer: str, family: str) -> str:
+    """The OIDC authorization endpoint; some Moodle versions leave it out of their configuration,
+    and Moodle's is always `<wwwroot>/mod/lti/auth.php` (its issuer is its wwwroot)."""
+    if not config.get("authorization_endpoint") and family.lower() == "moodle":
+        return issuer.rstrip("/") + "/mod/lti/auth.php"
+    return _field(config, "authorization_endpoint")
 
 
 def check_url(url: str, allow_http: bool, what: str) -> None:

@@ -7,6 +7,8 @@ What pylti1p3 2.0 leaves out, and this adds:
 - only RS256 is accepted, whatever the token's header says (no `none`, no HS256 key confusion);
 - the platform key set is cached in the database for every worker and fetched again, at most
   once a minute, when a token names an unknown `kid`; fetches have timeouts;
+- a deployment that is not listed is refused with a plain message, unless its platform takes any
+  deployment: it is then recorded, only after every other check has passed;
 - the `state` cookie must match (pylti1p3 also accepts a state it has seen with the same token
   before, which is how a replay would get in: the nonce check stops that), unless the state was
   proved through the platform's storage (`platform_storage`).
@@ -23,6 +25,7 @@ import requests
 from pylti1p3.contrib.flask import FlaskMessageLaunch
 from pylti1p3.exception import LtiException
 
+from lms_plugin.lti import claims
 from lms_plugin.lti.cookies import PartitionedCookieService
 from lms_plugin.lti.state_store import DatabaseLaunchDataStorage, StateStore
 
@@ -56,10 +59,11 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         )
 
     def validate(self) -> ToolMessageLaunch:
-        """Check the signature before anything is consumed or stored, then the nonce."""
+        """Check the signature before anything is consumed or stored, then the nonce; record a
+        new deployment (if its platform's policy allows it) only once everything has passed."""
         self._validated = True
         try:
-            return (
+            (
                 self.validate_state()
                 .validate_jwt_format()
                 .validate_registration()
@@ -71,6 +75,23 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         except Exception:
             self._validated = False
             raise
+        self._tool_config.record_deployment(
+            self.get_iss(), self.get_client_id(), self._get_deployment_id()
+        )
+        return self
+
+    def validate_deployment(self) -> ToolMessageLaunch:
+        deployment_id = self._get_jwt_body().get(claims.DEPLOYMENT_ID)
+        found = self._tool_config.find_deployment_by_params(
+            self.get_iss(), deployment_id, self.get_client_id()
+        )
+        if not found:
+            shown = repr(deployment_id)[:80] if deployment_id else "none"
+            raise LtiException(
+                f"its deployment ({shown}) is not registered with this tool; the tool's operator "
+                "can add it (lms-plugin platform add ... --deployment-id)"
+            )
+        return self
 
     def validate_state(self) -> ToolMessageLaunch:
         state = self._get_request_param("state")

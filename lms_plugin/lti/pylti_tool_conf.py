@@ -13,12 +13,16 @@ from lms_plugin.keys import SigningKey
 from lms_plugin.lti import registrations
 from lms_plugin.lti.models import Platform
 
+MAX_DEPLOYMENT_ID_LENGTH = 255  # LTI 1.3 Core: at most 255 ASCII characters
+
 
 class DatabaseToolConf(ToolConfAbstract[Any]):
     """Registrations and deployments from the `platforms` and `deployments` tables.
 
     Every issuer may have many client ids (Canvas uses one issuer for all its developer keys).
     Unknown issuers give None, which pylti1p3 turns into a clear error rather than a 500.
+    A deployment is found if listed, or allowed if its platform takes any deployment: it is then
+    recorded by `record_deployment`, once the launch has passed every check (never before).
     """
 
     def __init__(self, session: Session, signing_key: SigningKey) -> None:
@@ -56,9 +60,21 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         platform = self.platform(iss, client_id)
         if platform is None or not isinstance(deployment_id, str):
             return None
-        if registrations.find_deployment(self.session, platform, deployment_id) is None:
+        if not 0 < len(deployment_id) <= MAX_DEPLOYMENT_ID_LENGTH:
+            return None
+        if not platform.any_deployment and (
+            registrations.find_deployment(self.session, platform, deployment_id) is None
+        ):
             return None
         return PyltiDeployment().set_deployment_id(deployment_id)
+
+    def record_deployment(self, iss: str, client_id: str, deployment_id: str) -> None:
+        """Store a deployment allowed by its platform's policy; call only once the launch naming
+        it has passed every check (signature, audience, nonce, deployment, message)."""
+        platform = self.platform(iss, client_id)
+        assert platform is not None, "the launch was validated"
+        if platform.any_deployment:
+            registrations.record_deployment(self.session, platform, deployment_id)
 
     def _registration(self, platform: Platform | None) -> Registration | None:
         if platform is None:

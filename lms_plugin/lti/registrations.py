@@ -1,4 +1,9 @@
-"""Platform registrations and their deployments (many platforms, many deployments each)."""
+"""Platform registrations and their deployments (many platforms, many deployments each).
+
+A platform takes launches from its listed deployments only, unless `any_deployment` is set
+(dynamically registered platforms, or `lms-plugin platform add --any-deployment`): then a
+deployment is recorded from its first launch that passed every check.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from lms_plugin.lti.models import Deployment, Platform
@@ -21,6 +27,7 @@ class PlatformSettings:
     auth_token_url: str
     jwks_url: str
     name: str = ""
+    any_deployment: bool | None = None  # None: keep a known platform's policy (new: False)
 
 
 def find_platform(session: Session, issuer: str, client_id: str | None = None) -> Platform | None:
@@ -57,12 +64,35 @@ def add_platform(
     platform.jwks_url = settings.jwks_url
     if settings.name or not platform.name:
         platform.name = settings.name
+    if settings.any_deployment is not None:
+        platform.any_deployment = settings.any_deployment
     session.flush()
     for deployment_id in deployment_ids:
         if find_deployment(session, platform, deployment_id) is None:
             session.add(Deployment(platform_id=platform.id, deployment_id=deployment_id))
     session.flush()
     return platform
+
+
+def record_deployment(session: Session, platform: Platform, deployment_id: str) -> Deployment:
+    """The platform's deployment with this id, stored (marked as from a launch) if new.
+
+    Only for a launch that passed every check. Two first launches of one deployment at once both
+    succeed: the one that loses the race on the unique constraint finds the other's row.
+    """
+    found = find_deployment(session, platform, deployment_id)
+    if found is not None:
+        return found
+    deployment = Deployment(platform_id=platform.id, deployment_id=deployment_id, from_launch=True)
+    try:
+        with session.begin_nested():
+            session.add(deployment)
+    except IntegrityError:
+        found = find_deployment(session, platform, deployment_id)
+        if found is None:
+            raise
+        return found
+    return deployment
 
 
 def list_platforms(session: Session) -> Sequence[Platform]:

@@ -24,8 +24,10 @@ from werkzeug.test import TestResponse
 from lms_plugin.commands import cli
 from lms_plugin.database import db
 from lms_plugin.lti import claims
+from lms_plugin.lti.dynamic_registration import PLATFORM_CONFIGURATION, TOOL_CONFIGURATION
 from lms_plugin.lti.invites import create_invite
 from lms_plugin.lti.models import Deployment, Platform, RegistrationInvite
+from lms_plugin.lti.registrations import PlatformSettings, add_platform
 from lms_plugin.orm import utcnow
 from tests.lti.platform import KeySetServer, LtiPlatform
 
@@ -181,6 +183,7 @@ class FakeRegistrationPlatform:
         self.config_override: dict[str, Any] = {}
         self.jwks_uri = ""
         self.registration_status = 200
+        self.answer: dict[str, Any] | None = None  # the registration answer, if not Moodle's
         self.barrier: threading.Barrier | None = None
         platform = self
 
@@ -224,6 +227,9 @@ class FakeRegistrationPlatform:
                     platform.barrier.wait()
                 if platform.registration_status != 200:
                     self._answer({"error": "invalid_client_metadata"}, platform.registration_status)
+                    return
+                if platform.answer is not None:
+                    self._answer(platform.answer)
                     return
                 self._answer(
                     {
@@ -445,9 +451,17 @@ def test_a_failing_platform_leaves_the_link_usable(
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"issuer": "http://elsewhere.example.com"}, "not on the host"),
-        ({"registration_endpoint": "http://elsewhere.example.com/register"}, "not on the issuer"),
+        ({"issuer": "ftp://elsewhere.example.com"}, "issuer must be an absolute https URL"),
+        ({"registration_endpoint": "/register"}, "registration_endpoint must be an absolute"),
         ({"jwks_uri": None}, "has no jwks_uri"),
+        # Only Moodle's authorization endpoint is known without its configuration naming it.
+        (
+            {
+                "authorization_endpoint": None,
+                PLATFORM_CONFIGURATION: {"product_family_code": "canvas"},
+            },
+            "has no authorization_endpoint",
+        ),
     ],
 )
 def test_dynamic_registration_refuses_inconsistent_platforms(
@@ -469,3 +483,142 @@ def test_dynamic_registration_requires_https_outside_the_sandbox(
     assert response.status_code == 400
     assert "must be an absolute https URL" in response.get_data(as_text=True)
     assert lms.hits == []
+
+
+CANVAS_ISSUER = "https://canvas.instructure.com"
+
+
+def canvas_shaped(lms: FakeRegistrationPlatform, jwks_uri: str) -> None:
+    """Canvas's openid configuration and registration answer, as its own code builds them: the
+    issuer is Canvas's `lti_iss`, every endpoint is on the institution's host, and the answer has
+    a client id but no deployment id (deployments are made at install, one per account/course)."""
+    lms.config_override = {
+        "issuer": CANVAS_ISSUER,
+        "authorization_endpoint": f"{lms.url}/api/lti/authorize_redirect",
+        "token_endpoint": f"{lms.url}/login/oauth2/token",
+        "jwks_uri": jwks_uri,
+        "registration_endpoint": f"{lms.url}/api/lti/registrations",
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        PLATFORM_CONFIGURATION: {
+            "product_family_code": "canvas",
+            "version": "OpenSource",
+            "messages_supported": [
+                {"type": "LtiResourceLinkRequest"},
+                {"type": "LtiDeepLinkingRequest"},
+            ],
+        },
+    }
+    lms.answer = {
+        "client_id": "10000000000042",
+        "application_type": "web",
+        "grant_types": ["client_credentials", "implicit"],
+        "response_types": ["id_token"],
+        "initiate_login_uri": "http://tool.test/lti/login",
+        "redirect_uris": ["http://tool.test/lti/launch"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        TOOL_CONFIGURATION: {
+            "domain": "tool.test",
+            "target_link_uri": "http://tool.test/lti/launch",
+        },
+    }
+
+
+def test_canvas_shaped_registration_then_a_later_deployment_launches_with_no_cli_step(
+    app: Flask,
+    runner: FlaskCliRunner,
+    lms: FakeRegistrationPlatform,
+    keyset: KeySetServer,
+    platform_key: rsa.RSAPrivateKey,
+) -> None:
+    canvas_shaped(lms, keyset.url)
+    client = registration_app(app)
+    # Canvas's configuration URL carries the registration token; its host is the institution's.
+    config_url = f"{lms.url}/api/lti/security/openid-configuration?registration_token=abc"
+
+    response = lms.opens(client, invite(app, "Our Canvas"), openid_configuration=config_url)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert lms.hits[0] == "GET /api/lti/security/openid-configuration?registration_token=abc"
+    assert lms.hits[1] == "POST /api/lti/registrations"
+    with app.app_context():
+        platform = db.session.scalar(select(Platform))
+        assert platform is not None
+        assert (platform.issuer, platform.client_id, platform.auth_login_url) == (
+            CANVAS_ISSUER,
+            "10000000000042",
+            f"{lms.url}/api/lti/authorize_redirect",
+        )
+        assert platform.any_deployment
+        assert db.session.scalar(select(func.count()).select_from(Deployment)) == 0
+
+    # An administrator installs the app in an account: Canvas makes a deployment, then launches.
+    canvas = LtiPlatform(platform_key, keyset)
+    canvas.issuer, canvas.client_id = CANVAS_ISSUER, "10000000000042"
+    canvas.auth_login_url = f"{lms.url}/api/lti/authorize_redirect"
+    canvas.deployment_id = "7:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
+    launched = canvas.launch(client, "http://tool.test")
+    assert launched.status_code == 303, launched.get_data(as_text=True)
+    canvas.deployment_id = "12:2b1f3d2e9a"  # installed in a course later: a second deployment
+    assert canvas.launch(client, "http://tool.test", sub="learner-2").status_code == 303
+
+    with app.app_context():
+        stored = [
+            (d.deployment_id, d.from_launch)
+            for d in db.session.scalars(select(Deployment).order_by(Deployment.id))
+        ]
+    assert stored == [
+        ("7:8865aa05b4b79b64a91a86042e43af5ea8ae79eb", True),
+        ("12:2b1f3d2e9a", True),
+    ]
+    [listed] = json.loads(runner.invoke(cli, ["platform", "list", "--json"]).output)
+    assert listed["any_deployment"] is True
+    assert listed["deployments_from_launches"] == [d for d, _ in stored]
+    text = runner.invoke(cli, ["platform", "list"]).output
+    assert "7:8865aa05b4b79b64a91a86042e43af5ea8ae79eb (recorded from a launch)" in text
+    assert "any other is recorded from its first launch" in text
+
+
+def test_moodle_configuration_without_authorization_endpoint_uses_moodles_own(
+    app: Flask, lms: FakeRegistrationPlatform
+) -> None:
+    lms.config_override = {"authorization_endpoint": None}  # product_family_code is "moodle"
+
+    response = lms.opens(registration_app(app), invite(app))
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with app.app_context():
+        platform = db.session.scalar(select(Platform))
+        assert platform is not None
+        assert platform.auth_login_url == f"{lms.url}/mod/lti/auth.php"
+
+
+def test_a_registration_cannot_take_over_a_known_platform(
+    app: Flask, lms: FakeRegistrationPlatform, keyset: KeySetServer
+) -> None:
+    """Hosts are not compared (Canvas's differ), so an answer naming an issuer and client id
+    already registered must not replace that platform's keys."""
+    canvas_shaped(lms, f"{lms.url}/attacker-jwks")
+    with app.app_context():
+        add_platform(
+            db.session,
+            PlatformSettings(
+                issuer=CANVAS_ISSUER,
+                client_id="10000000000042",
+                auth_login_url="https://sso.canvaslms.com/api/lti/authorize_redirect",
+                auth_token_url="https://sso.canvaslms.com/login/oauth2/token",
+                jwks_url=keyset.url,
+            ),
+            ["1:abc"],
+        )
+        db.session.commit()
+
+    response = lms.opens(registration_app(app), invite(app))
+
+    assert response.status_code == 400
+    assert "already registered" in response.get_data(as_text=True)
+    with app.app_context():
+        platform = db.session.scalar(select(Platform))
+        assert platform is not None and platform.jwks_url == keyset.url
+        assert not platform.any_deployment
+    assert [i.used_at for i in stored_invites(app)] == [None]
