@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 
@@ -10,6 +11,8 @@ from flask.cli import with_appcontext
 
 from lms_plugin import worker
 from lms_plugin.commands.common import EXIT_STILL_QUEUED, deliver_options, require_current_schema
+from lms_plugin.database import db
+from lms_plugin.lti.scores import score_counts
 from xapi.delivery import DeliveryReport
 
 
@@ -32,6 +35,19 @@ def scores_deliver_command(drain: bool, timeout: float, interval: float) -> None
         click.echo("Nothing queued.")
         return
     worker.run([worker.deliver_scores_once], interval, threading.Event(), echo_report)
+
+
+@scores_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_appcontext
+def scores_status_command(as_json: bool) -> None:
+    """Queued, delivered and dead scores."""
+    require_current_schema()
+    counts = score_counts(db.session)
+    if as_json:
+        click.echo(json.dumps(counts))
+        return
+    click.echo(f"queued {counts['queued']}, delivered {counts['delivered']}, dead {counts['dead']}")
 
 
 def echo_report(report: DeliveryReport) -> None:

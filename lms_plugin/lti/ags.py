@@ -5,10 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from lms_plugin.lti import claims
 from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
+
+TAG = "competency-levels"
+
+
+# Canvas answers these to a line item naming a resourceLinkId it made no assignment for (a link
+# placed through the rich-content editor: 412) or does not know (404).
+UNBOUND_LINK_STATUSES = (404, 412)
 
 
 def find_or_create_line_item(
@@ -19,34 +26,56 @@ def find_or_create_line_item(
     label: str,
     score_maximum: float,
     resource_id: str,
-    tag: str = "competency-levels",
+    tag: str = TAG,
 ) -> str:
-    """The URL of the line item for this resource link: the launch's own, one found by
-    `resourceId`, or a new one."""
+    """The URL of the line item for this resource link: the launch's own, the one bound to this
+    link with this `resourceId` (as deep linking made it), or a new one. A platform that refuses
+    to bind a line item to the link gets one without `resourceLinkId`."""
     if isinstance(endpoint.get("lineitem"), str):
         return str(endpoint["lineitem"])
     url = endpoint.get("lineitems")
     scopes = endpoint.get("scope", [])
     if not isinstance(url, str) or claims.SCOPE_LINEITEM not in scopes:
         raise PlatformServiceError("the platform grants no line item service for this link")
-    query = _with_query(url, f"resource_id={resource_id}")
-    for page in client.pages(query, [claims.SCOPE_LINEITEM], claims.MEDIA_LINEITEM_CONTAINER):
-        for item in page or []:
-            if isinstance(item, Mapping) and item.get("resourceId") == resource_id:
-                return str(item["id"])
-    created = client.send_json(
-        "POST",
-        url,
-        [claims.SCOPE_LINEITEM],
-        {
-            "scoreMaximum": score_maximum,
-            "label": label,
-            "resourceId": resource_id,
-            "resourceLinkId": resource_link_id,
-            "tag": tag,
-        },
-        claims.MEDIA_LINEITEM,
+    found = _find_line_item(client, url, resource_link_id, resource_id)
+    if found is not None:
+        return found
+    item = {"scoreMaximum": score_maximum, "label": label, "resourceId": resource_id, "tag": tag}
+    try:
+        created = _create(client, url, {**item, "resourceLinkId": resource_link_id})
+    except PlatformServiceError as error:
+        if error.status not in UNBOUND_LINK_STATUSES:
+            raise
+        created = _create(client, url, item)
+    return created
+
+
+def _find_line_item(
+    client: PlatformClient, url: str, resource_link_id: str, resource_id: str
+) -> str | None:
+    """The line item bound to this link with this `resourceId`, if the platform lists one (a
+    platform that does not know the link yet may answer 404: nothing found)."""
+    query = _with_query(
+        url, urlencode({"resource_link_id": resource_link_id, "resource_id": resource_id})
     )
+    try:
+        for page in client.pages(query, [claims.SCOPE_LINEITEM], claims.MEDIA_LINEITEM_CONTAINER):
+            for item in page or []:
+                if (
+                    isinstance(item, Mapping)
+                    and item.get("resourceId") == resource_id
+                    and item.get("resourceLinkId") == resource_link_id
+                    and isinstance(item.get("id"), str)
+                ):
+                    return str(item["id"])
+    except PlatformServiceError as error:
+        if error.status != 404:
+            raise
+    return None
+
+
+def _create(client: PlatformClient, url: str, item: Mapping[str, Any]) -> str:
+    created = client.send_json("POST", url, [claims.SCOPE_LINEITEM], item, claims.MEDIA_LINEITEM)
     if not isinstance(created, Mapping) or not isinstance(created.get("id"), str):
         raise PlatformServiceError("the platform did not return the new line item")
     return str(created["id"])

@@ -13,7 +13,7 @@ from pylti1p3.lineitem import LineItem
 
 from lms_plugin.frameworks.models import FrameworkVersion
 from lms_plugin.keys import SigningKey
-from lms_plugin.lti import claims
+from lms_plugin.lti import ags, claims
 
 
 def placement_resource(
@@ -32,8 +32,8 @@ def placement_resource(
         LineItem()
         .set_score_maximum(len(in_scope))
         .set_label(title[:250])
-        .set_resource_id(f"framework-{version.id}-" + "-".join(lvl.key for lvl in in_scope))
-        .set_tag("competency-levels")
+        .set_resource_id(line_item_resource_id(version, levels))
+        .set_tag(ags.TAG)
     )
     return (
         DeepLinkResource()
@@ -42,6 +42,13 @@ def placement_resource(
         .set_custom_params(custom)
         .set_lineitem(line_item)
     )
+
+
+def line_item_resource_id(version: FrameworkVersion, levels: Sequence[str] | None) -> str:
+    """The `resourceId` of a placement's line item: given at deep linking, searched for when a
+    launch names no line item, so both find the same gradebook column."""
+    keys = [lvl.key for lvl in version.levels if levels is None or lvl.key in levels]
+    return f"framework-{version.id}-" + "-".join(keys)
 
 
 def response_jwt(

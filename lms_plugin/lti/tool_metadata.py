@@ -15,6 +15,10 @@ DESCRIPTION = (
 )
 CUSTOM_PARAMETERS = {"context_history": "$Context.id.history"}
 CLAIMS = ["iss", "sub", "name", "given_name", "family_name", "email"]
+# Only placements for which Canvas makes a gradebook column (its ALLOW_LINE_ITEM_PLACEMENTS):
+# a link placed through the rich-content editor (`editor_button`) gets none, and its scores would
+# have nowhere to go.
+CANVAS_PLACEMENTS = ("assignment_selection", "link_selection")
 
 
 def urls(base_url: str) -> dict[str, str]:
@@ -53,11 +57,7 @@ def canvas_configuration(base_url: str) -> dict[str, Any]:
                 "privacy_level": "public",
                 "settings": {
                     "text": TITLE,
-                    "placements": [
-                        {**placement, "placement": "assignment_selection"},
-                        {**placement, "placement": "link_selection"},
-                        {**placement, "placement": "editor_button"},
-                    ],
+                    "placements": [{**placement, "placement": name} for name in CANVAS_PLACEMENTS],
                 },
             }
         ],
@@ -88,7 +88,8 @@ def registration_metadata(base_url: str) -> dict[str, Any]:
                     "type": claims.DEEP_LINKING_REQUEST,
                     "target_link_uri": u["launch"],
                     "label": TITLE,
-                    "placements": ["ContentArea"],
+                    # the IMS name (Moodle) and Canvas's own; never the rich-text editor
+                    "placements": ["ContentArea", *CANVAS_PLACEMENTS],
                     "supported_types": ["ltiResourceLink"],
                 },
                 {"type": claims.RESOURCE_LINK_REQUEST, "target_link_uri": u["launch"]},
