@@ -122,6 +122,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                     "text": TEXT,
                                     "verdict": {"enum": ["met", "not_yet", "pending"]},
                                     "comment": NULLABLE_TEXT,
+                                    "evidence_url": NULLABLE_TEXT,
+                                    "judged_at": {
+                                        "type": ["string", "null"],
+                                        "format": "date-time",
+                                        "description": "When the current verdict was recorded"
+                                        " (null while pending)",
+                                    },
                                 }
                             )
                         ),

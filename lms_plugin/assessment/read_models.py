@@ -175,12 +175,7 @@ def progress_json(
                 "label": level.label,
                 "achieved": level.id in achieved,
                 "statements": [
-                    {
-                        "id": s.id,
-                        "text": s.text,
-                        "verdict": _verdict(verdicts.get((learner.id, s.id))),
-                        "comment": _comment(verdicts.get((learner.id, s.id))),
-                    }
+                    _progress_statement(s.id, s.text, verdicts.get((learner.id, s.id)))
                     for s in level.statements
                 ],
             }
@@ -190,9 +185,21 @@ def progress_json(
     }
 
 
-def _verdict(judgement: Row[Any] | None) -> str:
-    return "pending" if judgement is None or judgement.verdict == "clear" else judgement.verdict
-
-
-def _comment(judgement: Row[Any] | None) -> str | None:
-    return None if judgement is None or judgement.verdict == "clear" else judgement.comment
+def _progress_statement(statement_id: int, text: str, judgement: Row[Any] | None) -> dict[str, Any]:
+    """A statement as its learner sees it: the current verdict with its comment, evidence link
+    and time ("pending" and nulls when never judged or cleared)."""
+    if judgement is None or judgement.verdict == "clear":
+        judged: dict[str, Any] = {
+            "verdict": "pending",
+            "comment": None,
+            "evidence_url": None,
+            "judged_at": None,
+        }
+    else:
+        judged = {
+            "verdict": judgement.verdict,
+            "comment": judgement.comment,
+            "evidence_url": judgement.evidence_url,
+            "judged_at": utc_iso(judgement.judged_at),
+        }
+    return {"id": statement_id, "text": text, **judged}

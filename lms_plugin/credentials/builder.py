@@ -193,9 +193,10 @@ def build_achievement(
     """The OB `Achievement` for a framework level (the same for every learner who reaches it)."""
     if not level.statements:
         raise ValueError("a level needs at least one statement")
+    count = len(level.statements)
     description = (
         f"The {level.label} level of the {occupation.title} (SOC {occupation.soc}) competency "
-        f"framework, version {framework.version}: {len(level.statements)} statement(s) met."
+        f"framework, version {framework.version}: {count} statement{'' if count == 1 else 's'} met."
     )
     if framework.attribution:
         description += f" Framework: {framework.attribution}"

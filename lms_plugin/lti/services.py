@@ -43,6 +43,7 @@ class LaunchContext:
     roles: list[str] = field(default_factory=list)
     placement_problem: str | None = None
     cookieless: bool = False
+    locale: str | None = None  # launch_presentation.locale: the platform's language for dates
 
     def save(self, store: StateStore) -> None:
         store.insert(f"launch:{self.launch_id}", asdict(self), LAUNCH_LIFETIME_SECONDS)
@@ -85,6 +86,7 @@ def record_launch(
         return_url=_text(presentation.get("return_url"))
         if isinstance(presentation, Mapping)
         else None,
+        locale=_text(presentation.get("locale")) if isinstance(presentation, Mapping) else None,
         roles=roles,
     )
     if message_type == claims.DEEP_LINKING_REQUEST:

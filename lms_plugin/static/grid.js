@@ -2,6 +2,7 @@
 // API, bulk row/column actions (confirmed first, undoable for a while), a dialog for comment,
 // evidence and history, and a confirmation step for rule changes and revocations.
 // A cell's current comment and evidence ride on its button (data-comment, data-evidence).
+// Dates read as on the server's pages (lms_plugin/assessment/wording.py): the page's locale, in UTC.
 (function () {
   "use strict";
   var meta = function (name) { return document.querySelector('meta[name="' + name + '"]').content; };
@@ -19,6 +20,15 @@
   var AFTER_RELOAD = "grid-after-reload:" + launchId;
   var current = null;
   var undoOffer = null;
+  var WHEN = dateFormat(meta("date-locale"));
+
+  function dateFormat(locale) {
+    var options = {
+      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23", timeZone: "UTC", timeZoneName: "short"
+    };
+    try { return new Intl.DateTimeFormat(locale, options); } catch (ignored) { return new Intl.DateTimeFormat("en-GB", options); }
+  }
 
   function api(method, path, body) {
     var options = {
@@ -151,11 +161,38 @@
     });
   }
 
+  // Only http(s) evidence becomes a link (never javascript: or data:); other text stays text.
+  function webAddress(text) {
+    try {
+      var url = new URL(text);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (ignored) { return null; }
+  }
+
+  function evidenceLink(address) {
+    var link = document.createElement("a");
+    link.href = address;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer nofollow";
+    link.textContent = address;
+    var hint = document.createElement("span");
+    hint.className = "visually-hidden";
+    hint.textContent = " (opens in a new tab)";
+    link.appendChild(hint);
+    return link;
+  }
+
   function historyItem(entry) {
     var li = document.createElement("li");
-    var when = new Date(entry.judged_at).toLocaleString();
-    li.textContent = (LABELS[entry.verdict] || "Cleared") + " — " + entry.judged_by + ", " + when +
-      (entry.comment ? ": " + entry.comment : "") + (entry.evidence_url ? " (evidence: " + entry.evidence_url + ")" : "");
+    var time = document.createElement("time");
+    time.dateTime = entry.judged_at;
+    time.textContent = WHEN.format(new Date(entry.judged_at));
+    li.append((LABELS[entry.verdict] || "Cleared") + " — " + entry.judged_by + ", ", time,
+      entry.comment ? ": " + entry.comment : "");
+    if (entry.evidence_url) {
+      var address = webAddress(entry.evidence_url);
+      li.append(" (evidence: ", address ? evidenceLink(address) : entry.evidence_url, ")");
+    }
     return li;
   }
 
@@ -277,7 +314,7 @@
     } else {
       var head = document.getElementById("s-" + bulk.dataset.statement);
       var number = head.querySelector(".statement-text").textContent.split(".")[0];
-      var filtered = filter.value.trim() !== "";
+      var filtered = filtering();
       level = head.dataset.level;
       targets = cells().filter(function (c) { return c.dataset.statement === bulk.dataset.statement; });
       change = targets.filter(function (c) { return c.dataset.verdict !== "met"; });
@@ -437,15 +474,47 @@
     if (cell && cell !== current) { if (current) { current.tabIndex = -1; } current = cell; cell.tabIndex = 0; }
   });
 
+  // --- the filter: by name (ignoring case and accents) and by what is left to do --------------
+
+  // Letters that Unicode does not decompose into a base letter and a mark.
+  var FOLDS = { "ø": "o", "æ": "ae", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "œ": "oe", "þ": "th", "ı": "i" };
+  function fold(text) {
+    return text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "")
+      .replace(/[øæßłđðœþı]/g, function (letter) { return FOLDS[letter]; })
+      .replace(/\s+/g, " ").trim();
+  }
+
   var filter = document.getElementById("learner-filter");
-  filter.addEventListener("input", function () {
-    var text = filter.value.trim().toLowerCase();
-    table.querySelectorAll("tbody tr").forEach(function (tr) {
-      tr.hidden = text !== "" && tr.dataset.name.indexOf(text) === -1;
+  var stateFilter = document.getElementById("learner-state");
+  var levelCount = table.querySelectorAll("th.level-head").length;
+  var folded = new Map();
+  table.querySelectorAll("tbody tr").forEach(function (tr) {
+    folded.set(tr, fold(learnerName(tr.dataset.learner)));
+  });
+  var STATES = {
+    "": function () { return true; },
+    unjudged: function (tr) { return tr.querySelector('button.cell[data-verdict=""]') !== null; },
+    "missing-level": function (tr) { return tr.querySelectorAll("[data-achieved] .badge").length < levelCount; }
+  };
+  function filtering() { return fold(filter.value) !== "" || stateFilter.value !== ""; }
+
+  function applyFilter() {
+    var words = fold(filter.value).split(" ").filter(Boolean);
+    var state = STATES[stateFilter.value] || STATES[""];
+    var rows = table.querySelectorAll("tbody tr");
+    rows.forEach(function (tr) {
+      var name = folded.get(tr);
+      tr.hidden = !(words.every(function (word) { return name.indexOf(word) !== -1; }) && state(tr));
     });
     var shown = table.querySelectorAll("tbody tr:not([hidden])").length;
-    say(shown + " learner" + (shown === 1 ? "" : "s") + " shown.");
-  });
+    if (current && current.closest("tr").hidden) {
+      var next = cells()[0];
+      if (next) { current.tabIndex = -1; current = next; next.tabIndex = 0; }
+    }
+    say(filtering() ? shown + " of " + plural(rows.length, "learner", "learners") + " shown." : "Every learner shown.");
+  }
+  filter.addEventListener("input", applyFilter);
+  stateFilter.addEventListener("change", applyFilter);
 
   // CSV downloads go through fetch with the launch's headers (a cookieless launch has no cookie
   // for a plain link to carry), then are saved from a blob.

@@ -109,11 +109,14 @@ def test_learners_get_only_their_own_progress_and_no_staff_endpoint(
     course.staff.judge((me.person_id, course.statements["emerging"][0], "met"), comment="Good")
     mine = me.get("/api/v1/progress").json
     assert mine["learner"]["id"] == me.person_id
-    assert mine["levels"][0]["statements"][0] == {
+    first = mine["levels"][0]["statements"][0]
+    assert first == {
         "id": course.statements["emerging"][0],
-        "text": mine["levels"][0]["statements"][0]["text"],
+        "text": first["text"],
         "verdict": "met",
         "comment": "Good",
+        "evidence_url": None,
+        "judged_at": first["judged_at"],
     }
     assert mine["levels"][0]["statements"][1]["verdict"] == "pending"
     assert (
