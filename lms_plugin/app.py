@@ -46,6 +46,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
 
+    from lms_plugin.assessment import wording
     from lms_plugin.assessment.api import blueprint as assessment_api
     from lms_plugin.assessment.openapi import blueprint as openapi
     from lms_plugin.assessment.views import blueprint as assessment_pages
@@ -66,6 +67,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi)
     app.register_blueprint(credential_pages)
     csrf.exempt(verify_api)
+    wording.register(app)
     from lms_plugin.assessment.awards import CredentialAwards
     from lms_plugin.learning_records.recorder import XapiRecorder, credential_hook
     from lms_plugin.lti.issuer_profiles import ProfileDirectory

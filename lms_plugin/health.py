@@ -1,10 +1,10 @@
-"""Liveness and the landing page."""
+"""Liveness, the landing page and the favicon."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,4 +28,13 @@ def healthz() -> ResponseReturnValue:
 
 @blueprint.get("/")
 def index() -> ResponseReturnValue:
-    return render_template("index.html")
+    """What the tool does for each of its users, with the way in for each."""
+    return render_template("index.html", sandbox_enabled=current_app.config["SANDBOX_ENABLED"])
+
+
+@blueprint.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Browsers ask for /favicon.ico where no page names an icon (JSON answers): the SVG one."""
+    return send_from_directory(
+        str(current_app.static_folder), "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )

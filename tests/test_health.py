@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from lms_plugin import create_app
@@ -48,3 +51,31 @@ def test_errors_are_pages_for_browsers_and_json_for_the_api(client: FlaskClient)
 
     wrong_method = client.post("/healthz")
     assert wrong_method.status_code == 405
+
+
+def test_landing_page_speaks_to_each_user_and_links_the_way_in(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    for audience in ("Evaluators", "Learners", "Employers", "Administrators"):
+        assert f">{audience}</h2>" in html
+    assert 'href="/frameworks"' in html and 'href="/verify"' in html
+    assert 'href="/sandbox"' not in html  # the sandbox is off here
+
+
+def test_landing_page_links_the_sandbox_when_it_is_enabled(
+    make_app: Callable[..., Flask],
+) -> None:
+    html = make_app(SANDBOX_ENABLED=True).test_client().get("/").get_data(as_text=True)
+    assert 'href="/sandbox"' in html and "Try it in the sandbox" in html
+
+
+def test_every_page_names_an_icon_that_exists_and_favicon_ico_answers(
+    client: FlaskClient,
+) -> None:
+    html = client.get("/").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html)
+    assert icon is not None
+    for path in (icon.group(1), "/favicon.ico"):
+        with client.get(path) as response:
+            assert response.status_code == 200, path
+            assert response.mimetype == "image/svg+xml"
+            assert response.get_data(as_text=True).startswith("<svg ")

@@ -1,8 +1,9 @@
-"""What every command shares: the schema check and the exit status for "still queued"."""
+"""What every command shares: the schema check, the exit status for "still queued", the
+`--json` flag and the tables the `list` commands print."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
@@ -38,3 +39,21 @@ def deliver_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def echo_table(headings: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Print rows under their column headings, each column as wide as its widest cell; an empty
+    or missing value shows as "-"."""
+    lines = [list(headings)]
+    lines += [
+        ["-" if value is None or value == "" else str(value) for value in row] for row in rows
+    ]
+    widths = [max(len(line[column]) for line in lines) for column in range(len(headings))]
+    lines.insert(1, ["-" * width for width in widths])
+    for line in lines:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )

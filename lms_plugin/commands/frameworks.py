@@ -9,7 +9,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from lms_plugin.commands.common import require_current_schema
+from lms_plugin.commands.common import echo_table, json_option, require_current_schema
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks_services
 from lms_plugin.frameworks.parsing import FrameworkFileError, ParsedFramework, read_framework_file
@@ -56,7 +56,7 @@ def import_files(paths: list[Path]) -> None:
 
 
 @frameworks_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @with_appcontext
 def frameworks_list_command(as_json: bool) -> None:
     """List every framework version with its levels."""
@@ -67,11 +67,16 @@ def frameworks_list_command(as_json: bool) -> None:
         click.echo(json.dumps(summaries, ensure_ascii=False, indent=2))
         return
     if not summaries:
-        click.echo("No frameworks imported yet.")
+        click.echo(
+            "No frameworks imported yet. Import one with `lms-plugin frameworks import PATH` "
+            "(`lms-plugin init` imports the seed files)."
+        )
+        return
+    rows = []
     for item in summaries:
         levels: list[dict[str, Any]] = item["levels"]  # type: ignore[assignment]
         counts = ", ".join(f"{lvl['key']} {lvl['statements']}" for lvl in levels)
-        click.echo(
-            f"{item['id']:>4}  {item['soc']:<11} {item['version']} (rev {item['revision']})  "
-            f"{item['title']}  [{counts}]"
+        rows.append(
+            (item["id"], item["soc"], item["version"], item["revision"], item["title"], counts)
         )
+    echo_table(("ID", "SOC", "VERSION", "REVISION", "TITLE", "STATEMENTS PER LEVEL"), rows)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from lms_plugin import keys
-from lms_plugin.commands.common import require_current_schema
+from lms_plugin.commands.common import echo_table, json_option, require_current_schema
 from lms_plugin.database import db
 from lms_plugin.lti import issuer_profiles
 
@@ -61,16 +63,46 @@ def keys_retire_command(kid: str) -> None:
 
 
 @keys_group.command("list")
+@json_option
 @with_appcontext
-def keys_list_command() -> None:
+def keys_list_command(as_json: bool) -> None:
     """List every key with its purpose and state."""
     require_current_schema()
     current_ids = keys.current_key_ids(db.session)
     slugs = issuer_profiles.slugs(db.session)
-    for key in keys.all_keys(db.session):
-        state = "retired" if key.retired_at else "published"
-        if key.id in current_ids:
-            state = "current"
-        created = f"{key.created_at:%Y-%m-%d %H:%M}Z"
-        owner = f"  issuer {slugs[key.issuer_profile_id]}" if key.issuer_profile_id else ""
-        click.echo(f"{key.purpose:<12} {key.algorithm:<8} {state:<10} {key.kid}  {created}{owner}")
+    rows = [
+        {
+            "kid": key.kid,
+            "purpose": key.purpose,
+            "algorithm": key.algorithm,
+            "state": "current"
+            if key.id in current_ids
+            else ("retired" if key.retired_at else "published"),
+            "created_at": f"{key.created_at:%Y-%m-%dT%H:%M:%S}Z",
+            "issuer_profile": slugs[key.issuer_profile_id] if key.issuer_profile_id else None,
+        }
+        for key in keys.all_keys(db.session)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(
+            "No keys yet. `lms-plugin init` makes the tool's first keys "
+            "(`lms-plugin keys rotate --purpose lti|credentials` makes one now)."
+        )
+        return
+    echo_table(
+        ("PURPOSE", "ALGORITHM", "STATE", "KID", "CREATED (UTC)", "ISSUER PROFILE"),
+        (
+            (
+                row["purpose"],
+                row["algorithm"],
+                row["state"],
+                row["kid"],
+                row["created_at"].replace("T", " ")[:16],
+                row["issuer_profile"] or "the tool",
+            )
+            for row in rows
+        ),
+    )

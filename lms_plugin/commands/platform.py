@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from lms_plugin.commands.common import require_current_schema
+from lms_plugin.commands.common import echo_table, json_option, require_current_schema
 from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.lti import invites, issuer_profiles, registrations
+from lms_plugin.lti.models import Platform
 
 
 @click.group("platform")
@@ -31,8 +34,14 @@ def platform_group() -> None:
     "--deployment-id",
     "deployment_ids",
     multiple=True,
-    required=True,
-    help="A deployment id (repeatable).",
+    help="A deployment id (repeatable; required unless --any-deployment).",
+)
+@click.option(
+    "--any-deployment/--listed-deployments-only",
+    "any_deployment",
+    default=None,
+    help="Also accept deployments not listed, each recorded from its first valid launch "
+    "(default for a new platform: listed deployments only; a known one keeps its setting).",
 )
 @click.option("--auth-login-url", required=True, help="The platform's OIDC authorization endpoint.")
 @click.option("--auth-token-url", required=True, help="The platform's OAuth 2 token endpoint.")
@@ -47,9 +56,12 @@ def platform_add_command(
     auth_token_url: str,
     jwks_url: str,
     name: str,
+    any_deployment: bool | None,
 ) -> None:
     """Register a platform, or add a deployment to a known one (same issuer and client id)."""
     require_current_schema()
+    if not deployment_ids and not any_deployment:
+        raise click.UsageError("Give at least one --deployment-id, or --any-deployment.")
     for label, value in (
         ("--issuer", issuer),
         ("--auth-login-url", auth_login_url),
@@ -68,19 +80,41 @@ def platform_add_command(
             auth_token_url=auth_token_url,
             jwks_url=jwks_url,
             name=name,
+            any_deployment=any_deployment,
         ),
         deployment_ids,
     )
     db.session.commit()
-    deployments = ", ".join(d.deployment_id for d in platform.deployments)
     click.echo(
         f"Platform {platform.id}: {platform.issuer} client {platform.client_id}; "
-        f"deployments: {deployments}"
+        f"deployments: {deployments_text(deployment_policy(platform))}"
     )
 
 
+def deployment_policy(platform: Platform) -> dict[str, Any]:
+    """A platform's deployments, those recorded from launches, and whether it takes any other."""
+    return {
+        "deployments": [d.deployment_id for d in platform.deployments],
+        "deployments_from_launches": [
+            d.deployment_id for d in platform.deployments if d.from_launch
+        ],
+        "any_deployment": platform.any_deployment,
+    }
+
+
+def deployments_text(policy: Mapping[str, Any]) -> str:
+    """`deployment_policy` in words."""
+    listed = ", ".join(
+        f"{d} (recorded from a launch)" if d in policy["deployments_from_launches"] else d
+        for d in policy["deployments"]
+    )
+    if policy["any_deployment"]:
+        return f"{listed or 'none yet'}; any other is recorded from its first launch"
+    return listed or "none"
+
+
 @platform_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @with_appcontext
 def platform_list_command(as_json: bool) -> None:
     """List registered platforms and their deployments."""
@@ -94,7 +128,7 @@ def platform_list_command(as_json: bool) -> None:
             "auth_login_url": p.auth_login_url,
             "auth_token_url": p.auth_token_url,
             "jwks_url": p.jwks_url,
-            "deployments": [d.deployment_id for d in p.deployments],
+            **deployment_policy(p),
             "issuer_profile": issuer_profiles.summary(db.session, p),
         }
         for p in registrations.list_platforms(db.session)
@@ -103,14 +137,25 @@ def platform_list_command(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("No platforms registered yet.")
-    for row in rows:
-        profile = row["issuer_profile"]
         click.echo(
-            f"{row['id']:>4}  {row['issuer']}  client {row['client_id']}  "
-            f"deployments: {', '.join(row['deployments']) or '-'}  {row['name']}  "
-            f"credentials issued by: {profile['name']} [{profile['slug'] or 'default'}]"
+            "No platforms registered yet. Register one with `lms-plugin platform add ...`, "
+            "or print a registration link with `lms-plugin platform invite`."
         )
+        return
+    echo_table(
+        ("ID", "NAME", "ISSUER", "CLIENT ID", "DEPLOYMENTS", "CREDENTIALS ISSUED BY"),
+        (
+            (
+                row["id"],
+                row["name"],
+                row["issuer"],
+                row["client_id"],
+                deployments_text(row),
+                f"{row['issuer_profile']['name']} [{row['issuer_profile']['slug'] or 'default'}]",
+            )
+            for row in rows
+        ),
+    )
 
 
 @platform_group.command("invite")

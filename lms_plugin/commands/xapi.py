@@ -13,7 +13,13 @@ from flask.cli import with_appcontext
 from sqlalchemy import and_, select
 
 from lms_plugin import worker
-from lms_plugin.commands.common import EXIT_STILL_QUEUED, deliver_options, require_current_schema
+from lms_plugin.commands.common import (
+    EXIT_STILL_QUEUED,
+    deliver_options,
+    echo_table,
+    json_option,
+    require_current_schema,
+)
 from lms_plugin.database import db
 from lms_plugin.learning_records import lrs
 from lms_plugin.lti.models import Deployment, Platform
@@ -233,23 +239,60 @@ def lrs_set_command(issuer: str, deployment_id: str | None, endpoint: str, usern
 
 
 @lrs_group.command("list")
+@json_option
 @with_appcontext
-def lrs_list_command() -> None:
+def lrs_list_command(as_json: bool) -> None:
     """List the configured LRSs (never their passwords)."""
     require_current_schema()
+    rows: list[dict[str, str | None]] = []
     default = current_app.config.get("XAPI_LRS_ENDPOINT")
     if default:
-        user = current_app.config.get("XAPI_LRS_USERNAME") or "-"
-        click.echo(f"default (XAPI_LRS_ENDPOINT): {default} as {user}")
-    rows = db.session.execute(
+        rows.append(
+            {
+                "scope": "default",
+                "issuer": None,
+                "client_id": None,
+                "deployment_id": None,
+                "endpoint": default,
+                "username": current_app.config.get("XAPI_LRS_USERNAME") or None,
+            }
+        )
+    for endpoint, platform, deployment in db.session.execute(
         select(LrsEndpoint, Platform, Deployment)
         .join(Platform, Platform.id == LrsEndpoint.platform_id)
         .outerjoin(Deployment, Deployment.id == LrsEndpoint.deployment_id)
         .order_by(LrsEndpoint.id)
-    )
-    for endpoint, platform, deployment in rows:
-        where = f"deployment {deployment.deployment_id}" if deployment else "every deployment"
-        click.echo(
-            f"{platform.issuer} (client {platform.client_id}), {where}: {endpoint.endpoint} "
-            f"as {endpoint.username}"
+    ):
+        rows.append(
+            {
+                "scope": "deployment" if deployment else "platform",
+                "issuer": platform.issuer,
+                "client_id": platform.client_id,
+                "deployment_id": deployment.deployment_id if deployment else None,
+                "endpoint": endpoint.endpoint,
+                "username": endpoint.username,
+            }
         )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(
+            "No LRS is set: statements stay queued. Set one with `lms-plugin xapi lrs set "
+            "--issuer URL --endpoint URL --username U` or XAPI_LRS_ENDPOINT."
+        )
+        return
+    echo_table(
+        ("FOR", "ISSUER", "CLIENT ID", "DEPLOYMENT", "ENDPOINT", "USER"),
+        (
+            (
+                "every platform (XAPI_LRS_ENDPOINT)" if row["scope"] == "default" else row["scope"],
+                row["issuer"],
+                row["client_id"],
+                row["deployment_id"] or ("every deployment" if row["scope"] == "platform" else ""),
+                row["endpoint"],
+                row["username"],
+            )
+            for row in rows
+        ),
+    )

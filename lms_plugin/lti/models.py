@@ -33,6 +33,9 @@ class Platform(Base):
     auth_login_url: Mapped[url]
     auth_token_url: Mapped[url]
     jwks_url: Mapped[url]
+    # Deployments not listed are recorded from their first valid launch (dynamic registration,
+    # or `platform add --any-deployment`); otherwise they are refused.
+    any_deployment: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[created_at]
 
     deployments: Mapped[list[Deployment]] = relationship(
@@ -49,6 +52,7 @@ class Deployment(Base):
     id: Mapped[intpk]
     platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
     deployment_id: Mapped[str255]
+    from_launch: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[created_at]
 
     platform: Mapped[Platform] = relationship(back_populates="deployments")
@@ -184,10 +188,15 @@ class LaunchState(Base):
 class ScoreOutbox(Base):
     """A score to post to the LMS gradebook (AGS), written in the transaction that changed the
     learner's levels and posted after commit by the delivery loop; only a learner's newest score
-    for a link is sent (older queued ones are superseded)."""
+    for a link is sent (older queued ones are superseded). `sent_timestamp` is the timestamp the
+    platform accepted: the next score for that learner and link goes at least a second later
+    (Moodle refuses one not later in whole seconds)."""
 
     __tablename__ = "score_outbox"
-    __table_args__ = (Index("ix_score_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_score_outbox_due", "state", "next_attempt_at"),
+        Index("ix_score_outbox_link_learner", "resource_link_id", "learner_id"),
+    )
 
     id: Mapped[intpk]
     resource_link_id: Mapped[int] = mapped_column(
@@ -204,3 +213,4 @@ class ScoreOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created_at]
     delivered_at: Mapped[dt.datetime | None]
+    sent_timestamp: Mapped[dt.datetime | None]

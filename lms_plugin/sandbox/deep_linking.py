@@ -41,6 +41,7 @@ class Added:
 @dataclass
 class DeepLinkResult:
     course: SandboxCourse
+    user_id: str  # who asked for the content: the page after it acts as them
     added: list[Added] = field(default_factory=list)
     msg: str | None = None
     log: str | None = None
@@ -127,6 +128,7 @@ def handle_response(
         raise DeepLinkError("this deep-linking request was already answered")
     result = DeepLinkResult(
         course=member.course,
+        user_id=member.user.user_id,
         msg=_text(claims.get(vocab.DL_MSG), "msg", 2000),
         log=_text(claims.get(vocab.DL_LOG), "log", 2000),
         errormsg=_text(claims.get(vocab.DL_ERRORMSG), "errormsg", 2000),

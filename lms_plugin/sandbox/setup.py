@@ -29,17 +29,15 @@ class Person:
     family_name: str
     email: str
     role: str
-    suffix: str = ""
 
     @property
     def name(self) -> str:
-        full = f"{self.given_name} {self.family_name}"
-        return f"{full} ({self.suffix})" if self.suffix else full
+        return f"{self.given_name} {self.family_name}"
 
 
 # Learners after the first two never launch in the demo: the tool learns of them only via NRPS.
 PEOPLE = (
-    Person("sandbox-user-ada", "Ada", "Lovelace", "ada@sandbox.test", "Instructor", "instructor"),
+    Person("sandbox-user-ada", "Ada", "Lovelace", "ada@sandbox.test", "Instructor"),
     Person("sandbox-user-grace", "Grace", "Hopper", "grace@sandbox.test", "TeachingAssistant"),
     Person("sandbox-user-chloe", "Chloé", "Dubois", "chloe@sandbox.test", "Learner"),
     Person("sandbox-user-dmitri", "Dmitri", "Ivanov", "dmitri@sandbox.test", "Learner"),

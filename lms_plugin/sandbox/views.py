@@ -6,8 +6,11 @@ calls cross-site live on the nested `machine` blueprint (`endpoints.py`), exempt
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
 
 from lms_plugin.database import db
 from lms_plugin.sandbox import services
@@ -26,6 +29,9 @@ blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 blueprint.register_blueprint(machine)
 
 LAUNCH_PARAMETERS = ("user", "link", "deep_linking", "presentation")
+# The user this browser acts as, kept until switched (a pretend LMS's "logged-in user").
+ACTING_COOKIE = "sandbox_user"
+ACTING_COOKIE_DAYS = 30
 ROLE_LABELS = {
     "Instructor": "Instructor",
     "TeachingAssistant": "Teaching assistant",
@@ -45,15 +51,29 @@ def refuse_nul_characters() -> ResponseReturnValue | None:
 
 
 def error_page(message: str, status: int = 400) -> ResponseReturnValue:
-    return render_template("sandbox/error.html", message=message, status=status), status
+    page = render_template(
+        "sandbox/error.html", message=message, status=status, home_url=home_url(request.args)
+    )
+    return page, status
+
+
+def home_url(args: Mapping[str, str]) -> str:
+    """The course page as the user these parameters act as (`user` of a launch), if any."""
+    user = args.get("user")
+    return url_for("sandbox.home", **{"as": user}) if user else url_for("sandbox.home")
 
 
 @blueprint.get("")
 def home() -> ResponseReturnValue:
+    """The course page, as the user `?as=` names, else as the one this browser switched to, else
+    as the instructor."""
     ensure_ready()
     overview = services.course_overview(db.session, COURSE_CONTEXT_ID)
     members = overview.members
-    acting = next((m for m in members if m.user.user_id == request.args.get("as")), None)
+    by_id = {m.user.user_id: m for m in members}
+    acting = by_id.get(request.args.get("as", "")) or by_id.get(
+        request.cookies.get(ACTING_COOKIE, "")
+    )
     if acting is None:
         acting = next((m for m in members if m.role == "Instructor"), members[0])
     return render_template(
@@ -69,6 +89,27 @@ def home() -> ResponseReturnValue:
         lti_msg=request.args.get("lti_msg"),
         lti_errormsg=request.args.get("lti_errormsg"),
     )
+
+
+@blueprint.post("/act-as")
+def act_as() -> ResponseReturnValue:
+    """Switch the user this browser acts as (kept in a cookie until switched again)."""
+    ensure_ready()
+    user_id = request.form.get("user", "")
+    overview = services.course_overview(db.session, COURSE_CONTEXT_ID)
+    if user_id not in {m.user.user_id for m in overview.members}:
+        return error_page("Choose a user of the sandbox course.")
+    response: Response = redirect(url_for(".home"), code=303)
+    response.set_cookie(
+        ACTING_COOKIE,
+        user_id,
+        max_age=ACTING_COOKIE_DAYS * 86400,
+        path=url_for(".home"),
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @blueprint.get("/launch")
@@ -108,4 +149,5 @@ def launch() -> ResponseReturnValue:
         title="Add content from the tool" if deep_linking else (link.title if link else ""),
         frame_src=url_for(".launch", **{**query, "framed": "1"}),
         window_src=url_for(".launch", **{**query, "presentation": "window"}),
+        home_url=home_url(args),
     )

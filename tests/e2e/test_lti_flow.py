@@ -63,7 +63,7 @@ def wait_for_score(page: Page, learner: str, score: str, comment: str) -> None:
 def test_instructor_places_judges_and_learner_sees_own_state(page: Page) -> None:
     # Deep linking inside the LMS iframe: the instructor picks the framework and one level.
     as_user(page, ADA)
-    expect(page.get_by_text("You are Ada Lovelace (instructor)")).to_be_visible()
+    expect(page.get_by_text("You are Ada Lovelace, instructor")).to_be_visible()
     page.get_by_role("button", name="Add content from the tool").click()
     tool = page.frame_locator("iframe")
     tool.get_by_role("radio", name=re.compile(FRAMEWORK)).check()

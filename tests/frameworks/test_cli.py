@@ -56,8 +56,18 @@ def test_import_then_list_as_json(app: Flask, runner: FlaskCliRunner) -> None:
         assert all(set(lvl) == {"key", "label", "statements"} for lvl in item["levels"])
         assert sum(lvl["statements"] for lvl in item["levels"]) == 40
 
-    human = runner.invoke(cli, ["frameworks", "list"])
-    assert "Legal Secretaries and Administrative Assistants" in human.output
+    human = runner.invoke(cli, ["frameworks", "list"]).output.splitlines()
+    assert human[0].split()[:5] == ["ID", "SOC", "VERSION", "REVISION", "TITLE"]
+    assert any("Legal Secretaries and Administrative Assistants" in line for line in human[2:])
+
+
+def test_list_says_when_nothing_is_imported(app: Flask, runner: FlaskCliRunner) -> None:
+    empty = runner.invoke(cli, ["frameworks", "list"])
+    assert empty.exit_code == 0, empty.output
+    assert "No frameworks imported yet" in empty.output
+    assert "lms-plugin frameworks import" in empty.output
+    listed = runner.invoke(cli, ["frameworks", "list", "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.output) == []
 
 
 def test_one_broken_file_means_nothing_is_imported(

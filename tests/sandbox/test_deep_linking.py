@@ -77,6 +77,7 @@ def test_response_adds_links_with_custom_parameters_and_line_items(
     assert response.status_code == 200, response.get_data(as_text=True)
     html = response.get_data(as_text=True)
     assert "Content added to Sandbox Course 101" in html
+    assert f'href="/sandbox?as={TA}" target="_top">Back to the sandbox course' in html
     assert "Placed &lt;the&gt; framework" in html
     assert "framework=12" in html
 

@@ -124,7 +124,7 @@ def test_link_without_line_item_has_no_lineitem_claim(sandbox: Flask, client: Fl
     ags = claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]
     assert "lineitem" not in ags
     assert claims[LTI + "roles"] == [MEMBERSHIP + "Instructor"]
-    assert claims["name"] == "Ada Lovelace (instructor)"
+    assert claims["name"] == "Ada Lovelace"
 
 
 def test_teaching_assistant_gets_the_sub_role_and_its_principal_role(

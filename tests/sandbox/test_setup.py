@@ -55,7 +55,7 @@ def test_ensure_sandbox_is_idempotent_and_registers_the_platform(sandbox: Flask)
         by_role: dict[str, list[str]] = {}
         for name, role in roles:
             by_role.setdefault(role, []).append(name)
-        assert by_role["Instructor"] == ["Ada Lovelace (instructor)"]
+        assert by_role["Instructor"] == ["Ada Lovelace"]
         assert len(by_role["TeachingAssistant"]) == 1
         assert {"Chloé Dubois", "Dmitri Ivanov", "Bea Wong", "Sam O'Brien"} <= set(
             by_role["Learner"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from sqlalchemy import select, update
 
 from lms_plugin.database import db
 from lms_plugin.worker import BackgroundDelivery
 from tests.courses import Course, placed_course
-from tests.lti.platform import LtiPlatform
+from tests.lti.platform import KeySetServer, LtiPlatform
 from tests.xapi.conftest import lrs_config, outbox
 from tests.xapi.lrs_tools import Ralph
 from xapi.models import LrsEndpoint, OutboxStatement
@@ -143,3 +144,54 @@ def test_the_demo_thread_delivers_xapi_too(
         thread.stop()
         thread.join(timeout=10)
     assert {r.state for r in outbox(app)} == {"delivered"}
+
+
+def test_lrs_list_says_when_none_is_set(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    empty = runner.invoke(args=["xapi", "lrs", "list"])
+    assert empty.exit_code == 0, empty.output
+    assert "No LRS is set: statements stay queued." in empty.output
+    assert "lms-plugin xapi lrs set" in empty.output and "XAPI_LRS_ENDPOINT" in empty.output
+    listed = runner.invoke(args=["xapi", "lrs", "list", "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.output) == []
+
+
+def test_lrs_list_prints_a_table_and_json_never_a_password(
+    make_app: Callable[..., Flask], platform_key: rsa.RSAPrivateKey, keyset: KeySetServer
+) -> None:
+    app = make_app(
+        XAPI_LRS_ENDPOINT="https://default.example/xAPI/",
+        XAPI_LRS_USERNAME="tool",
+        XAPI_LRS_PASSWORD="default-secret",
+    )
+    platform = LtiPlatform(platform_key, keyset)
+    platform.register(app)
+    runner = app.test_cli_runner()
+    args = ["xapi", "lrs", "set", "--issuer", platform.issuer, "--deployment-id"]
+    args += [platform.deployment_id, "--endpoint", "https://lrs.example/xAPI/", "--username", "u"]
+    assert runner.invoke(args=args, input="platform-secret\n").exit_code == 0
+
+    listed = json.loads(runner.invoke(args=["xapi", "lrs", "list", "--json"]).output)
+    assert listed == [
+        {
+            "scope": "default",
+            "issuer": None,
+            "client_id": None,
+            "deployment_id": None,
+            "endpoint": "https://default.example/xAPI/",
+            "username": "tool",
+        },
+        {
+            "scope": "deployment",
+            "issuer": platform.issuer,
+            "client_id": platform.client_id,
+            "deployment_id": platform.deployment_id,
+            "endpoint": "https://lrs.example/xAPI/",
+            "username": "u",
+        },
+    ]
+    human = runner.invoke(args=["xapi", "lrs", "list"]).output
+    lines = human.splitlines()
+    assert lines[0].split()[:2] == ["FOR", "ISSUER"] and "ENDPOINT" in lines[0]
+    assert "XAPI_LRS_ENDPOINT" in lines[2] and "https://lrs.example/xAPI/" in lines[3]
+    assert "secret" not in human
