@@ -80,10 +80,24 @@ class _Worker:
         os.close(from_worker)
         self.requests = Connection(requests, readable=False)
         self.replies = Connection(replies, writable=False)
+        self.sender: threading.Thread | None = None
+
+    def send(self, request: tuple[Any, float]) -> None:
+        """Hand the request over from a thread of its own: writing a large document blocks until
+        the worker reads it (a fresh worker still importing PyLD, a starved CPU), and that wait
+        must count against the caller's deadline too, which only the reply's `poll` enforces."""
+        self.sender = threading.Thread(target=self._send, args=(request,), daemon=True)
+        self.sender.start()
+
+    def _send(self, request: tuple[Any, float]) -> None:
+        with contextlib.suppress(OSError):  # the worker was killed at the deadline
+            self.requests.send(request)
 
     def kill(self) -> None:
         self.process.kill()
         self.process.wait()
+        if self.sender is not None:  # its write fails now that the reader is gone
+            self.sender.join()
         self.requests.close()
         self.replies.close()
 
@@ -152,7 +166,7 @@ def canonicalize(document: Any, seconds: float) -> str:
     deadline = time.monotonic() + seconds
     worker = _POOL.acquire(deadline)
     try:
-        worker.requests.send((document, max(0.001, deadline - time.monotonic() - MARGIN)))
+        worker.send((document, max(0.001, deadline - time.monotonic() - MARGIN)))
         if not worker.replies.poll(max(0.0, deadline - time.monotonic())):
             raise TimeoutError
         kind, value = worker.replies.recv()
