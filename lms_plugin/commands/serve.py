@@ -44,11 +44,16 @@ def init_command() -> None:
 @click.pass_context
 def demo_command(ctx: click.Context, host: str, port: int) -> None:
     """Initialise, then serve the tool on the embedded defaults (SQLite, in-process delivery) with
-    the sandbox LMS at /sandbox."""
+    the sandbox LMS at /sandbox (and, without XAPI_LRS_ENDPOINT, its LRS at /sandbox/lrs)."""
     os.environ.setdefault("SANDBOX_ENABLED", "1")
     os.environ.setdefault("ALLOW_PRIVATE_ADDRESSES", "1")  # verify what the demo serves locally
     ctx.invoke(init_command)
     app = ctx.ensure_object(ScriptInfo).load_app()
+    if app.config["SANDBOX_ENABLED"] and not app.config.get("XAPI_LRS_ENDPOINT"):
+        from lms_plugin.sandbox.lrs import lrs_settings
+
+        app.config.update(lrs_settings(app.config["BASE_URL"], app.config["SECRET_KEY"]))
+        click.echo(f"xAPI statements go to the sandbox LRS: {app.config['BASE_URL']}/sandbox/lrs")
     BackgroundDelivery(app).start()
     click.echo(f"Serving the demo on http://{host}:{port}/ (Ctrl+C stops it).")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

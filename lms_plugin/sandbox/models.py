@@ -150,3 +150,20 @@ class SandboxUsedNonce(Base):
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     expires_at: Mapped[dt.datetime]
+
+
+class SandboxLrsStatement(Base):
+    """An xAPI statement the sandbox LRS received (the demo's LRS; not an LRS for production).
+
+    `body` is the statement's JSON; `course_iri` and `course_title` come from its course activity
+    in `context.contextActivities.grouping`, so the viewer can show one course at a time.
+    """
+
+    __tablename__ = "sandbox_lrs_statements"
+
+    id: Mapped[intpk]
+    statement_id: Mapped[str] = mapped_column(String(36), unique=True)
+    course_iri: Mapped[str | None] = mapped_column(String(2048), index=True)
+    course_title: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[created_at]

@@ -24,9 +24,11 @@ from lms_plugin.sandbox.constants import (
 from lms_plugin.sandbox.context import ensure_ready, sandbox_urls, secret_key
 from lms_plugin.sandbox.endpoints import machine
 from lms_plugin.sandbox.launches import PRESENTATIONS, LaunchError, login_initiation_url
+from lms_plugin.sandbox.lrs_views import blueprint as lrs_blueprint
 
 blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 blueprint.register_blueprint(machine)
+blueprint.register_blueprint(lrs_blueprint)
 
 LAUNCH_PARAMETERS = ("user", "link", "deep_linking", "presentation")
 # The user this browser acts as, kept until switched (a pretend LMS's "logged-in user").
