@@ -61,6 +61,7 @@ bench: $(BIN)/.installed ralph-deps  ## every benchmark, each printing its figur
 	$(BIN)/python -m bench.verifier
 	RALPH_VENV=$(RALPH_VENV) $(BIN)/python -m bench.xapi --database both
 	$(BIN)/python -m bench.concurrency --database both
+	$(BIN)/python -m bench.roster --database both
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

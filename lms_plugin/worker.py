@@ -1,7 +1,8 @@
 """The one background loop over every outbox: credential requests to sign, scores for the LMS
-gradebooks (AGS), xAPI statements for the LRSs. One pass of each, committed (inside an app
-context); `drain` for `... deliver --drain`; `run` for `... deliver`, `lms-plugin worker` and the
-demo's background thread. Every pass answers with one report (`xapi.delivery.DeliveryReport`)."""
+gradebooks (AGS), course rosters to read (NRPS), xAPI statements for the LRSs. One pass of each,
+committed (inside an app context); `drain` for `... deliver --drain`; `run` for `... deliver`,
+`lms-plugin worker` and the demo's background thread. Every pass answers with one report
+(`xapi.delivery.DeliveryReport`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from lms_plugin.assessment.awards import CredentialAwards
 from lms_plugin.database import db
 from lms_plugin.learning_records import lrs
-from lms_plugin.lti import current
+from lms_plugin.lti import current, nrps
 from lms_plugin.lti.models import ScoreOutbox
 from lms_plugin.lti.scores import deliver_scores
 from xapi import outbox as xapi_outbox
@@ -43,6 +44,15 @@ def deliver_scores_once() -> DeliveryReport:
     """One pass of grade passback, committed."""
     try:
         return deliver_scores(db.session, current.platform_client)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def sync_rosters_once() -> DeliveryReport:
+    """One roster sync pass (NRPS), committed page by page."""
+    try:
+        return nrps.sync_rosters(db.session, current.platform_client)
     except Exception:
         db.session.rollback()
         raise
@@ -129,8 +139,8 @@ def run(
 
 
 class BackgroundDelivery(threading.Thread):
-    """Signs queued credentials, then delivers scores and xAPI statements, round after round,
-    until stopped (the embedded default; `lms-plugin worker` in production)."""
+    """Signs queued credentials, then delivers scores, reads rosters and delivers xAPI statements,
+    round after round, until stopped (the embedded default; `lms-plugin worker` in production)."""
 
     def __init__(self, app: Flask, interval: float = 1.0) -> None:
         super().__init__(name="outbox-delivery", daemon=True)
@@ -139,7 +149,7 @@ class BackgroundDelivery(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        passes = (issue_credentials_once, deliver_scores_once, deliver_xapi_once)
+        passes = (issue_credentials_once, deliver_scores_once, sync_rosters_once, deliver_xapi_once)
         run([self._guarded(deliver) for deliver in passes], self.interval, self.stopped)
 
     def stop(self) -> None:

@@ -21,7 +21,7 @@ from lms_plugin.assessment.rules import LevelRule
 from lms_plugin.credentials import issuance
 from lms_plugin.credentials.views import credential_or_404
 from lms_plugin.database import db
-from lms_plugin.lti import current, rate_limit
+from lms_plugin.lti import current, nrps, rate_limit
 from lms_plugin.lti.models import Course, Person, ResourceLink
 from lms_plugin.lti.services import LaunchContext
 
@@ -129,6 +129,7 @@ def course_page(launch: LaunchContext, link: ResourceLink) -> ResponseReturnValu
             grid=grid,
             rows=grid_rows(grid),
             credentials=credentials,
+            roster=nrps.status(db.session, link.course_id),
         )
     learner = db.session.get(Person, launch.person_id)
     assert learner is not None

@@ -138,6 +138,13 @@ def upsert_person(session: Session, issuer: str, member: Mapping[str, Any]) -> P
     if person is None:
         person = Person(issuer=issuer, sub=sub[:255])
         session.add(person)
+    refresh_person(person, member)
+    session.flush()
+    return person
+
+
+def refresh_person(person: Person, member: Mapping[str, Any]) -> None:
+    """Copy the names and email a launch body or an NRPS member gives onto `person`."""
     given = _text(member.get("given_name"))
     family = _text(member.get("family_name"))
     name = _text(member.get("name")) or " ".join(p for p in (given, family) if p)
@@ -150,8 +157,6 @@ def upsert_person(session: Session, issuer: str, member: Mapping[str, Any]) -> P
     email = _text(member.get("email"))
     if email:
         person.email = email[:320]
-    session.flush()
-    return person
 
 
 def upsert_enrollment(

@@ -29,8 +29,7 @@ from lms_plugin.lti.cookies import NEW_WINDOW_PARAM, PartitionedCookieService, n
 from lms_plugin.lti.deep_linking import placement_resource, response_jwt
 from lms_plugin.lti.dynamic_registration import InviteRefused, RegistrationError, register
 from lms_plugin.lti.message_launch import ToolMessageLaunch
-from lms_plugin.lti.models import Course, Deployment, Platform, ResourceLink
-from lms_plugin.lti.platform_api import PlatformServiceError
+from lms_plugin.lti.models import Deployment, Platform, ResourceLink
 from lms_plugin.lti.registrations import find_deployment
 from lms_plugin.lti.state_store import DatabaseLaunchDataStorage
 
@@ -163,10 +162,8 @@ def launch() -> ResponseReturnValue:
     else:
         current.remember_launch(launched.launch_id)
     if launched.staff and launched.nrps_url:
-        # The launch is recorded for good before the LMS is called: no write transaction may
-        # stay open across a call out (on SQLite it would block every other writer meanwhile).
-        db.session.commit()
-        _sync_roster(platform, launched.course_id, launched.nrps_url)
+        # The worker reads the roster; the launch only asks for it and answers at once.
+        nrps.request_sync(db.session, launched.course_id, launched.nrps_url)
     page_url = url_for("lti.launched", launch_id=launched.launch_id)
     if page_token is None:
         response = redirect(page_url, code=303)
@@ -178,18 +175,6 @@ def launch() -> ResponseReturnValue:
     # pylti1p3 sets one cookie per login; drop it once used, or they pile up in the browser.
     response.delete_cookie(f"lti1p3-{request.form['state']}", path="/")
     return response
-
-
-def _sync_roster(platform: Platform, course_id: int, url: str) -> None:
-    """Pull the roster; a failure is logged and shown, never fatal to the launch."""
-    course = db.session.get(Course, course_id)
-    assert course is not None
-    client = current.platform_client(platform)
-    try:
-        with db.session.begin_nested():
-            nrps.sync_roster(db.session, client, platform, course, url)
-    except PlatformServiceError as error:
-        log.warning("roster sync failed for course %s: %s", course_id, error)
 
 
 @blueprint.route("/launch/<launch_id>", methods=["GET", "POST"])

@@ -4,7 +4,6 @@ anything in a course), for the role lists Canvas and Moodle really send."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy import func, select
 
 from lms_plugin.database import db
 from lms_plugin.lti import claims, nrps
-from lms_plugin.lti.models import Course, Enrollment, Person, Platform
+from lms_plugin.lti.models import Course, Enrollment, Person, Platform, RosterSync
 from lms_plugin.lti.platform_api import PlatformClient
 from lms_plugin.sandbox.constants import ROLE_URIS
 from tests.courses import BASE, launch_as
@@ -248,8 +247,8 @@ class Roster:
     def __init__(self, members: list[dict[str, Any]]) -> None:
         self.members = members
 
-    def pages(self, *_args: Any) -> Iterator[dict[str, Any]]:
-        yield {"id": "roster", "members": self.members}
+    def get_json(self, *_args: Any) -> tuple[dict[str, Any], None]:
+        return {"id": "roster", "members": self.members}, None
 
 
 def test_the_roster_enrolls_staff_and_learners_only_and_never_demotes_launched_staff(
@@ -267,8 +266,11 @@ def test_the_roster_enrolls_staff_and_learners_only_and_never_demotes_launched_s
         registered = db.session.scalar(select(Platform))
         assert found is not None and registered is not None
         client = cast(PlatformClient, Roster(members))
-        assert nrps.sync_roster(db.session, client, registered, found, "https://lms/roster") == 3
+        nrps.request_sync(db.session, found.id, "https://lms/roster")
         db.session.commit()
+        assert nrps.sync_rosters(db.session, lambda _platform: client).delivered == 1
+        synced = db.session.get(RosterSync, found.id)
+        assert synced is not None and synced.members == 3
         rows = db.session.execute(
             select(Person.sub, Enrollment.is_staff, Enrollment.source).join(
                 Enrollment, Enrollment.person_id == Person.id

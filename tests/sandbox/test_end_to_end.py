@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from lms_plugin import worker
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.frameworks.parsing import read_framework_file
@@ -104,11 +105,13 @@ def test_deep_linking_launches_and_roster_over_http(live: tuple[str, Flask]) -> 
     assert link.custom["framework"] == first.group(1)
     assert item.resource_link_id == link.id and item.score_maximum > 0
 
-    # The instructor opens the placed link: the tool pulled the roster over NRPS, so learners
-    # who never launched are listed.
-    course_page = text(
-        launch(instructor, base, user="sandbox-user-ada", link=link.resource_link_id).text
-    )
+    # The instructor opens the placed link: the launch asked for the roster, the worker read it
+    # over NRPS, so learners who never launched are listed.
+    opened = launch(instructor, base, user="sandbox-user-ada", link=link.resource_link_id)
+    assert "Updating the class list from the LMS" in text(opened.text)
+    with app.app_context():
+        assert worker.sync_rosters_once().delivered >= 1
+    course_page = text(instructor.get(opened.url, timeout=20).text)
     assert "Sandbox Course 101" in course_page
     assert "Dmitri Ivanov" in course_page
     assert "Sam O'Brien" in course_page
