@@ -21,6 +21,17 @@ PLAIN_TITLES = {
 }
 
 
+# Blueprints answering a launch's own addresses (login, launch, its pages and their errors).
+LAUNCH_BLUEPRINTS = ("lti", "assessment_pages")
+
+
+def shown_in_lms() -> bool:
+    """Whether this page shows inside an LMS: framed (as the browser says), or answering an
+    address of a launch. Such pages leave out the site navigation and footer (template global)."""
+    framed = request.headers.get("Sec-Fetch-Dest") == "iframe"
+    return framed or request.blueprint in LAUNCH_BLUEPRINTS
+
+
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
@@ -44,3 +55,4 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.add_template_global(shown_in_lms, "shown_in_lms")

@@ -214,3 +214,27 @@ class ScoreOutbox(Base):
     created_at: Mapped[created_at]
     delivered_at: Mapped[dt.datetime | None]
     sent_timestamp: Mapped[dt.datetime | None]
+
+
+class RosterSync(Base):
+    """A course's roster sync (NRPS), done by the worker: a staff launch sets `requested_at`; the
+    worker leases the row (`next_attempt_at` pushed ahead, `lease_id` stamped), follows the pages
+    from `next_url` (None: from the start) and commits each page, so a failure resumes where it
+    stopped. `finished_at` is when the roster was last read whole."""
+
+    __tablename__ = "roster_syncs"
+
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    requested_at: Mapped[dt.datetime | None]
+    next_attempt_at: Mapped[dt.datetime]
+    lease_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    next_url: Mapped[str | None] = mapped_column(String(2048))
+    pages: Mapped[int] = mapped_column(default=0, server_default="0")
+    members: Mapped[int] = mapped_column(default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)

@@ -197,7 +197,7 @@
   }
 
   function statementText(statementId) {
-    return document.getElementById("s-" + statementId).querySelector(".statement-text").title;
+    return document.getElementById("s-" + statementId).dataset.text;
   }
 
   // Another evaluator may have judged the cell since the page loaded: its newest judgement (from

@@ -72,9 +72,16 @@ def test_instructor_places_judges_and_learner_sees_own_state(page: Page) -> None
     tool.get_by_role("button", name="Add to the course").click()
     expect(tool.get_by_role("heading", level=1)).to_contain_text("Content added")
 
-    # The instructor opens the placed activity: the grid lists every learner of the roster.
-    as_user(page, ADA)
-    tool = launch_link(page)
+    # The instructor opens the placed activity: the grid lists every learner of the roster
+    # (read by the demo's worker thread moments after the first staff launch asked for it).
+    for _ in range(40):
+        as_user(page, ADA)
+        tool = launch_link(page)
+        status = tool.locator("#roster-status")
+        expect(status).to_be_visible()
+        if "Class list from the LMS as of" in status.inner_text():
+            break
+        page.wait_for_timeout(250)
     grid = tool.locator("table.grid")
     expect(grid).to_be_visible()
     for name in ("Chloé Dubois", "Dmitri Ivanov", "Bea Wong", "Sam O'Brien"):
