@@ -22,6 +22,7 @@ ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 TEXT = {"type": "string"}
 NULLABLE_TEXT = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time"}
+NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
 
 
 def _object(properties: dict[str, Any], *, required: list[str] | None = None) -> dict[str, Any]:
@@ -163,9 +164,62 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 )
             ),
             "errors": _array(TEXT),
-            "credential": {"type": "object", "description": "The credential as read"},
-        },
-        required=["verified", "checks", "errors"],
+            "credential": {
+                "oneOf": [_ref("CredentialFacts"), {"type": "null"}],
+                "description": "What the credential says, shown whether or not it verified"
+                " (null: the input was not read at all)",
+            },
+        }
+    ),
+    "CredentialFacts": _object(
+        {
+            "name": NULLABLE_TEXT,
+            "achievement": _object(
+                {
+                    "id": NULLABLE_TEXT,
+                    "name": NULLABLE_TEXT,
+                    "level": NULLABLE_TEXT,
+                    "framework": NULLABLE_TEXT,
+                    "version": NULLABLE_TEXT,
+                    "statements": _array(_object({"text": NULLABLE_TEXT, "url": NULLABLE_TEXT})),
+                }
+            ),
+            "issuer": _object(
+                {
+                    "id": NULLABLE_TEXT,
+                    "name": NULLABLE_TEXT,
+                    "url": NULLABLE_TEXT,
+                    "trust": {
+                        "enum": ["self", "registry", "unknown"],
+                        "description": "self: this tool or one of its issuer profiles; registry:"
+                        " in a trust list the operator configured; unknown: neither",
+                    },
+                    "registry": {
+                        **NULLABLE_TEXT,
+                        "description": "The trust list naming the issuer (when `registry`)",
+                    },
+                }
+            ),
+            "earner": _object({"name": NULLABLE_TEXT}),
+            "issued": NULLABLE_TIMESTAMP,
+            "expires": NULLABLE_TIMESTAMP,
+            "status": _object(
+                {
+                    "revoked": {
+                        "type": ["boolean", "null"],
+                        "description": "null: the revocation status could not be checked",
+                    },
+                    "reason": {
+                        **NULLABLE_TEXT,
+                        "description": "Only for this tool's own credentials",
+                    },
+                    "revoked_at": {
+                        **NULLABLE_TIMESTAMP,
+                        "description": "Only for this tool's own credentials",
+                    },
+                }
+            ),
+        }
     ),
 }
 

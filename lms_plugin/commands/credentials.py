@@ -19,7 +19,7 @@ from lms_plugin.credentials import issuance
 from lms_plugin.credentials.models import Credential
 from lms_plugin.credentials.untrusted import DEFAULT_LIMITS
 from lms_plugin.credentials.verification import CredentialVerifier
-from lms_plugin.credentials.verifying import NotACredential
+from lms_plugin.credentials.verifying import NotACredential, refused
 from lms_plugin.database import db
 from lms_plugin.frameworks.models import FrameworkVersion, Level
 from lms_plugin.lti.models import Course, Person, ResourceLink
@@ -196,7 +196,7 @@ def verify_command(file: Path) -> None:
             with file.open("rb") as handle:
                 data = handle.read(DEFAULT_LIMITS.max_bytes + 1)
     except OSError as error:
-        click.echo(json.dumps({"verified": False, "checks": [], "errors": [str(error)]}))
+        click.echo(json.dumps(refused(str(error))))
         sys.exit(2)
     verifier = CredentialVerifier(
         db.session,
@@ -206,7 +206,7 @@ def verify_command(file: Path) -> None:
     try:
         result = verifier.verify(data)
     except NotACredential as error:
-        click.echo(json.dumps({"verified": False, "checks": [], "errors": [str(error)]}))
+        click.echo(json.dumps(refused(str(error))))
         sys.exit(2)
     click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     sys.exit(0 if result.verified else 1)

@@ -131,8 +131,13 @@ class _Pool:
             self.changed.notify()
 
     def replace(self, worker: _Worker) -> None:
-        """Kill a worker and start its successor, which warms up while it waits to be used."""
+        """Kill a worker and start its successor, which warms up while it waits to be used. The
+        successor starts on a thread of its own: its start (a fork of this process) is not the
+        caller's to wait for, the caller's deadline having passed."""
         worker.kill()
+        threading.Thread(target=self._start_successor, daemon=True).start()
+
+    def _start_successor(self) -> None:
         try:
             successor: _Worker | None = _Worker()
         except OSError:

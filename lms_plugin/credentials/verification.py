@@ -6,18 +6,27 @@ fetched through `lms_plugin.credentials.outbound` (public addresses only unless
 `Limits.max_fetches` per verification, and kept for a few minutes in a bounded in-process cache,
 so that one credential cannot make the tool send many requests and an issuer is not asked again
 for every verification.
+
+The answer's facts say whether the issuer is the tool itself (its did:web, a profile's, or the
+did:key of one of its keys when it has no public HTTPS host); for the tool's own credentials the
+revocation status, reason and date come from its records.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from cachetools import TTLCache
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy.orm import Session
 
-from lms_plugin.credentials import dids, issuance, outbound, verifying
+from lms_plugin import keys
+from lms_plugin.credentials import dids, facts, issuance, outbound, verifying
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
 from lms_plugin.credentials.untrusted import (
@@ -31,6 +40,10 @@ from lms_plugin.credentials.untrusted import (
 # Remote documents (DID documents, status lists) are kept this long, up to this many bytes in all.
 REMOTE_TTL_SECONDS = 300
 REMOTE_CACHE_BYTES = 16 * 1024 * 1024
+_PROFILE_SLUG = re.compile(r"[a-z0-9-]{1,100}")  # as `lti.issuer_profiles.slugify` makes them
+# Credential and status list ids are UUIDs: an id of any other shape (a NUL byte that PostgreSQL
+# refuses, say) is never looked up.
+_CREDENTIAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class FetchRefused(ValueError):
@@ -104,16 +117,56 @@ class _Verification:
         self.fetches = 0
 
     def verify(self, document: Mapping[str, Any] | str | bytes) -> verifying.VerificationResult:
-        return verifying.verify_credential(
+        result = verifying.verify_credential(
             document,
             resolve_key=self.resolve_key,
             fetch_status_list=self.fetch_status_list,
             limits=self.limits,
             deadline=self.deadline,
         )
+        credential = result.credential
+        if credential is not None and self.is_own_issuer(_issuer_of_document(credential)):
+            result.facts = facts.describe(
+                credential, trust="self", status=self.own_status(credential, result.revoked)
+            )
+        return result
+
+    def is_own_issuer(self, did: Any) -> bool:
+        """The tool's did:web, an existing profile's, or the did:key of one of its keys."""
+        if not isinstance(did, str):
+            return False
+        if issuance.is_own_did(self.settings, did):
+            if did == self.settings.tool_did or not _possible_own_did(self.settings, did):
+                return did == self.settings.tool_did
+            slug = did.removeprefix(self.settings.profile_did_prefix)
+            return self.settings.profiles.by_slug(self.session, slug) is not None
+        return did.startswith("did:key:") and did in _own_did_keys(self.session)
+
+    def own_status(self, credential: Mapping[str, Any], revoked: bool | None) -> facts.Status:
+        """Our records' revocation of the credential with this id and issuer (else the status
+        list's verdict, without reason or date)."""
+        found = self.own_credential(credential.get("id"))
+        if found is None or _issuer_of(found) != _issuer_of_document(credential):
+            return facts.Status(revoked=revoked)
+        return facts.Status(
+            revoked=found.revoked_at is not None,
+            reason=found.revocation_reason,
+            revoked_at=found.revoked_at,
+        )
+
+    def own_credential(self, url: Any) -> Credential | None:
+        prefix = self.settings.credential_url("")
+        if not isinstance(url, str) or not url.startswith(prefix):
+            return None
+        credential_id = url.removeprefix(prefix)
+        if not _CREDENTIAL_ID.fullmatch(credential_id):
+            return None
+        return self.session.get(Credential, credential_id)
 
     def resolve_key(self, did: str) -> Mapping[str, Any] | None:
         if issuance.is_own_did(self.settings, did):  # the tool's or a profile's: never fetched
+            if not _possible_own_did(self.settings, did):
+                return None
             return issuance.own_did_document(self.session, self.settings, did)
         if did.startswith("did:web:"):
             return self.fetch_json(dids.did_web_document_url(did))
@@ -122,6 +175,8 @@ class _Verification:
     def fetch_status_list(self, url: str) -> Mapping[str, Any] | None:
         if url.startswith(self.settings.status_list_url("")):
             list_id = url.removeprefix(self.settings.status_list_url(""))
+            if not _CREDENTIAL_ID.fullmatch(list_id):  # ids are UUIDs: nothing else is looked up
+                return None
             return issuance.signed_status_list(self.session, self.settings, list_id)
         return self.fetch_json(url)
 
@@ -129,7 +184,11 @@ class _Verification:
         """The text of a credential given by URL (ours read locally)."""
         if url.startswith(self.settings.credential_url("")):
             credential_id = url.removeprefix(self.settings.credential_url("")).removesuffix(".json")
-            found = self.session.get(Credential, credential_id)
+            found = (
+                self.session.get(Credential, credential_id)
+                if _CREDENTIAL_ID.fullmatch(credential_id)
+                else None
+            )
             if found is None:
                 raise FetchRefused("there is no credential at this address")
             return found.document
@@ -160,3 +219,31 @@ class _Verification:
             return outbound.get(url, self.verifier.policy, accept=accept, deadline=self.deadline.at)
         except outbound.OutboundRefused as error:
             raise FetchRefused(str(error)) from None
+
+
+def _own_did_keys(session: Session) -> set[str]:
+    """The did:key of every credentials key the tool holds (profiles' included)."""
+    found = set()
+    for record in keys.all_keys(session):
+        if record.purpose == issuance.PURPOSE:
+            public = load_pem_public_key(record.public_key_pem.encode("ascii"))
+            assert isinstance(public, Ed25519PublicKey)
+            found.add(dids.did_key(public))
+    return found
+
+
+def _issuer_of(found: Credential) -> Any:
+    return _issuer_of_document(json.loads(found.document))
+
+
+def _issuer_of_document(credential: Mapping[str, Any]) -> Any:
+    issuer = credential.get("issuer")
+    return issuer.get("id") if isinstance(issuer, Mapping) else issuer
+
+
+def _possible_own_did(settings: IssuerSettings, did: str) -> bool:
+    """The tool's DID, or a profile's whose slug could exist (looking up any other text, e.g.
+    one with a NUL, would make PostgreSQL fail the request's transaction)."""
+    if did == settings.tool_did:
+        return True
+    return bool(_PROFILE_SLUG.fullmatch(did.removeprefix(settings.profile_did_prefix)))

@@ -1,7 +1,8 @@
 """Verifying Data Integrity proofs (`eddsa-rdfc-2022`): `verify_credential` checks a credential
 from any issuer that uses these formats and answers what `POST /api/v1/verify` answers:
-`{"verified": bool, "checks": [...], "errors": [...]}`. No network, no Flask: the caller passes
-`resolve_key` (DID -> DID document, for did:web issuers; did:key resolves offline) and
+`{"verified": bool, "checks": [...], "errors": [...], "credential": {...}}` (what the credential
+says, read by `facts.describe`, shown whether or not it verifies). No network, no Flask: the
+caller passes `resolve_key` (DID -> DID document, for did:web issuers; did:key resolves offline) and
 `fetch_status_list` (URL -> status list credential). A verification runs against one deadline
 (`Limits.max_seconds`, shared with the caller's fetches), canonicalizes the untrusted documents
 in worker processes killed at that deadline (`isolation`), and looks at no more than
@@ -22,7 +23,7 @@ from cachetools import LRUCache
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from lms_plugin.credentials import canonical, dids, signing, status_list
+from lms_plugin.credentials import canonical, dids, facts, signing, status_list
 from lms_plugin.credentials.documents import VC_V2
 from lms_plugin.credentials.signing import ASSERTION_METHOD, CRYPTOSUITE, PROOF_TYPE
 from lms_plugin.credentials.untrusted import (
@@ -44,15 +45,28 @@ class NotACredential(InputError):  # noqa: N818 - reads as the verdict it is
 
 @dataclass
 class VerificationResult:
-    """The verdict and its checks in plain words; `credential` is the parsed input (if any)."""
+    """The verdict and its checks in plain words; `credential` is the parsed input (if any),
+    `revoked` what its status list said (None: not checked), `facts` what it says."""
 
     verified: bool
     checks: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     credential: dict[str, Any] | None = None
+    revoked: bool | None = None
+    facts: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"verified": self.verified, "checks": self.checks, "errors": self.errors}
+        return {
+            "verified": self.verified,
+            "checks": self.checks,
+            "errors": self.errors,
+            "credential": self.facts,
+        }
+
+
+def refused(message: str) -> dict[str, Any]:
+    """The answer for input that was not verified at all (not JSON, or no time to check it)."""
+    return VerificationResult(False, errors=[message]).to_json()
 
 
 class _Checks:
@@ -138,6 +152,8 @@ class _Verifier:
     now: dt.datetime
     limits: Limits
     deadline: Deadline
+    # The issuer's revocation bit, as its status list said (None until one was read).
+    revoked: bool | None = None
     # Canonical hashes of the documents being verified (the credential, its status lists).
     document_hashes: dict[int, bytes] = field(default_factory=dict)
 
@@ -233,8 +249,10 @@ class _Verifier:
             return ("issuer key", f"The signing key cannot be trusted: {error}.")
         except canonical.LimitExceeded:
             raise
-        except Exception as error:  # a resolver's network or parsing failure
+        except ValueError as error:  # a refused fetch or a broken document: safe to show
             return ("issuer key", f"The issuer's DID document could not be read: {error}.")
+        except Exception:  # anything else says nothing an employer can use, and may say too much
+            return ("issuer key", "The issuer's DID document could not be read.")
         if controller != did or controller != issuer:
             return (
                 "issuer key",
@@ -316,6 +334,8 @@ class _Verifier:
             )
         except status_list.StatusListError as error:
             return f"The status list {url} is unusable: {error}."
+        if purpose == "revocation":
+            self.revoked = bool(revoked) or bool(self.revoked)
         if revoked:
             done = {"revocation": "revoked", "suspension": "suspended"}.get(purpose)
             return f"The issuer has {done} it." if done else f"Its {purpose!r} status is set."
@@ -403,6 +423,7 @@ def verify_credential(
     """
     deadline = deadline or Deadline(limits.max_seconds)
     checks = _Checks()
+    parsed_here = isinstance(document, str | bytes)  # then `parse_json` has checked its shape
     if isinstance(document, str | bytes):
         try:
             document = parse_json(document, limits)
@@ -415,9 +436,24 @@ def verify_credential(
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
     verifier = _Verifier(resolve_key, fetch_status_list, now, limits, deadline)
+    _run_checks(verifier, credential, checks, shape_checked=parsed_here)
+    result = checks.result(credential)
+    if verifier.revoked:
+        result.revoked = True
+    elif checks.outcomes.get("not revoked", (None,))[0] is True:
+        result.revoked = False
+    # Shown whether or not it verified: the employer sees what they were handed, and why not.
+    result.facts = facts.describe(credential, status=facts.Status(revoked=result.revoked))
+    return result
+
+
+def _run_checks(
+    verifier: _Verifier, credential: dict[str, Any], checks: _Checks, *, shape_checked: bool
+) -> None:
     try:
-        check_shape(credential, limits)
-        why = _well_formed(credential, limits)
+        if not shape_checked:
+            check_shape(credential, verifier.limits)
+        why = _well_formed(credential, verifier.limits)
         if why is None:
             # Canonicalizing now finds undefined terms and relative IRIs before anything else.
             verifier.document_hash(credential)
@@ -428,17 +464,16 @@ def verify_credential(
             )
         else:
             checks.failed("well-formed", why)
-            return checks.result(credential)
+            return
         verifier.check_proofs(credential, checks)
         verifier.check_status(credential, checks)
         verifier.check_dates(credential, checks)
     except canonical.LimitExceeded as error:
         checks.failed("well-formed", f"Verification stopped: {error}.")
-        return checks.result(credential)
+        return
     except canonical.CanonicalizationError as error:
         checks.failed("well-formed", f"It is not valid JSON-LD for these vocabularies: {error}.")
     except InputError as error:
         checks.failed("well-formed", f"It is not a credential: {error}.")
-    if deadline.passed():
-        checks.failed("well-formed", f"Verification stopped: {_too_long(deadline)}.")
-    return checks.result(credential)
+    if verifier.deadline.passed():
+        checks.failed("well-formed", f"Verification stopped: {_too_long(verifier.deadline)}.")

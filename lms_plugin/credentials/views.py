@@ -28,7 +28,7 @@ from lms_plugin.credentials import builder, issuance
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
 from lms_plugin.credentials.verification import CredentialVerifier, FetchRefused
-from lms_plugin.credentials.verifying import NotACredential
+from lms_plugin.credentials.verifying import NotACredential, refused
 from lms_plugin.database import db
 
 blueprint = Blueprint("credentials", __name__)
@@ -206,9 +206,9 @@ def verify_api() -> ResponseReturnValue:
     """Verify the credential given as the JSON body."""
     with verify_slot() as free:
         if not free:
-            return {"verified": False, "checks": [], "errors": [BUSY]}, 503, {"Retry-After": "2"}
+            return refused(BUSY), 503, {"Retry-After": "2"}
         try:
             result = verifier().verify(request.get_data())
         except NotACredential as problem:
-            return {"verified": False, "checks": [], "errors": [str(problem)]}, 400
+            return refused(str(problem)), 400
     return result.to_json()

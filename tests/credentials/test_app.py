@@ -249,7 +249,8 @@ def test_cli_verify_exit_codes(
         assert result.exit_code == code, result.output
         results[path.name] = json.loads(result.output)
     assert results["good.json"]["verified"] is True and results["bad.json"]["verified"] is False
-    assert set(results["junk.txt"]) == {"verified", "checks", "errors"}
+    assert set(results["junk.txt"]) == {"verified", "checks", "errors", "credential"}
+    assert results["junk.txt"]["credential"] is None
 
 
 def test_cli_revoke_and_issue(app: Flask, client: FlaskClient, course: Course) -> None:

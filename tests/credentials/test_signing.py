@@ -58,7 +58,18 @@ def test_a_foreign_issuer_that_cannot_be_resolved(world: IssuerWorld) -> None:
         signed, resolve_key=offline, fetch_status_list=world.documents().get, now=NOW
     ).to_json()
     assert result["verified"] is False
-    assert "could not be read: network unreachable" in " ".join(result["errors"])
+    # A resolver's own failure is not echoed (it may name internal hosts or SQL); refusals it
+    # raises as ValueError (the app's FetchRefused) are written for employers and are shown.
+    assert "The issuer's DID document could not be read." in result["errors"]
+    assert "network unreachable" not in " ".join(result["errors"])
+
+    def refused(did: str):
+        raise ValueError("example.org answered 404")
+
+    result = verifying.verify_credential(
+        signed, resolve_key=refused, fetch_status_list=world.documents().get, now=NOW
+    ).to_json()
+    assert "could not be read: example.org answered 404" in " ".join(result["errors"])
 
 
 def test_proof_purpose_must_be_assertion(world: IssuerWorld) -> None:

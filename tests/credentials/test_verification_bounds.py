@@ -268,7 +268,12 @@ def test_a_busy_verifier_answers_503_at_once(client: FlaskClient) -> None:
     try:
         answer = client.post("/api/v1/verify", json=minimal())
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
-        assert answer.json == {"verified": False, "checks": [], "errors": [views.BUSY]}
+        assert answer.json == {
+            "verified": False,
+            "checks": [],
+            "errors": [views.BUSY],
+            "credential": None,
+        }
     finally:
         for _ in range(taken):
             views.VERIFY_SLOTS.release()
