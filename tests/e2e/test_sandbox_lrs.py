@@ -82,6 +82,14 @@ def test_judging_a_level_shows_its_statements_on_the_sandbox_lrs(page: Page) -> 
     expect(
         page.get_by_text("Sandbox LRS — a demonstration, not an LRS for production")
     ).to_be_visible()
+    # The course is offered once its first statement has arrived (the demo's worker delivers
+    # in the background, a moment after the judging).
+    course = page.get_by_label("Course").locator("option", has_text="Sandbox Course 101")
+    for _ in range(120):
+        if course.count():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
     page.get_by_label("Course").select_option(label="Sandbox Course 101")
     page.get_by_role("button", name="Show").click()
 
