@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -57,3 +58,21 @@ def echo_table(headings: Sequence[str], rows: Iterable[Sequence[object]]) -> Non
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
+
+
+def echo_listing(
+    rows: Sequence[Any],
+    *,
+    as_json: bool,
+    empty: str,
+    headings: Sequence[str],
+    cells: Callable[[Any], Sequence[object]],
+) -> None:
+    """What every `list` command prints: the rows as JSON with `--json`, else `empty` when there
+    are none, else a table of `cells(row)` under `headings`."""
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        click.echo(empty)
+    else:
+        echo_table(headings, (cells(row) for row in rows))

@@ -14,7 +14,7 @@ from sqlalchemy import Select, func, select
 
 from lms_plugin.assessment import awards
 from lms_plugin.assessment.models import LevelAchievement
-from lms_plugin.commands.common import echo_table, json_option, require_current_schema
+from lms_plugin.commands.common import echo_listing, json_option, require_current_schema
 from lms_plugin.credentials import issuance
 from lms_plugin.credentials.models import Credential
 from lms_plugin.credentials.untrusted import DEFAULT_LIMITS
@@ -95,27 +95,21 @@ def list_command(learner: str | None, as_json: bool) -> None:
         }
         for credential, person, level, version in db.session.execute(_only_learner(query, learner))
     ]
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    if not rows:
-        click.echo(
+    echo_listing(
+        rows,
+        as_json=as_json,
+        empty=(
             _nothing_listed("credentials issued", learner)
             + " A credential is issued when a learner achieves a level."
-        )
-        return
-    echo_table(
-        ("ID", "LEARNER", "LEVEL", "FRAMEWORK", "ISSUED (UTC)", "STATUS"),
-        (
-            (
-                row["id"],
-                f"{row['learner']['name']} ({row['learner']['id']})",
-                row["level"]["label"],
-                f"{row['framework']['title']} {row['framework']['version']}",
-                row["issued_at"].replace("T", " ")[:16],
-                row["status"],
-            )
-            for row in rows
+        ),
+        headings=("ID", "LEARNER", "LEVEL", "FRAMEWORK", "ISSUED (UTC)", "STATUS"),
+        cells=lambda row: (
+            row["id"],
+            f"{row['learner']['name']} ({row['learner']['id']})",
+            row["level"]["label"],
+            f"{row['framework']['title']} {row['framework']['version']}",
+            row["issued_at"].replace("T", " ")[:16],
+            row["status"],
         ),
     )
 
@@ -157,28 +151,22 @@ def achievements_command(learner: str | None, as_json: bool) -> None:
         }
         for achievement, person, level, version, course in found
     ]
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    if not rows:
-        click.echo(
+    echo_listing(
+        rows,
+        as_json=as_json,
+        empty=(
             _nothing_listed("levels achieved", learner)
             + " A learner achieves a level when evaluators judge its statements met."
-        )
-        return
-    echo_table(
-        ("ID", "LEARNER", "LEVEL", "FRAMEWORK", "COURSE", "ACHIEVED (UTC)", "CREDENTIALS"),
-        (
-            (
-                row["id"],
-                f"{row['learner']['name']} ({row['learner']['id']})",
-                row["level"]["label"],
-                f"{row['framework']['title']} {row['framework']['version']}",
-                row["course"]["title"],
-                row["achieved_at"].replace("T", " ")[:16],
-                len(row["credentials"]),
-            )
-            for row in rows
+        ),
+        headings=("ID", "LEARNER", "LEVEL", "FRAMEWORK", "COURSE", "ACHIEVED (UTC)", "CREDENTIALS"),
+        cells=lambda row: (
+            row["id"],
+            f"{row['learner']['name']} ({row['learner']['id']})",
+            row["level"]["label"],
+            f"{row['framework']['title']} {row['framework']['version']}",
+            row["course"]["title"],
+            row["achieved_at"].replace("T", " ")[:16],
+            len(row["credentials"]),
         ),
     )
 

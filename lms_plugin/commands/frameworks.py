@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 from flask.cli import with_appcontext
 
-from lms_plugin.commands.common import echo_table, json_option, require_current_schema
+from lms_plugin.commands.common import echo_listing, json_option, require_current_schema
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks_services
 from lms_plugin.frameworks.parsing import FrameworkFileError, ParsedFramework, read_framework_file
@@ -63,20 +62,19 @@ def frameworks_list_command(as_json: bool) -> None:
     require_current_schema()
     versions = frameworks_services.list_versions(db.session)
     summaries = [frameworks_services.version_summary(v) for v in versions]
-    if as_json:
-        click.echo(json.dumps(summaries, ensure_ascii=False, indent=2))
-        return
-    if not summaries:
-        click.echo(
+    echo_listing(
+        summaries,
+        as_json=as_json,
+        empty=(
             "No frameworks imported yet. Import one with `lms-plugin frameworks import PATH` "
             "(`lms-plugin init` imports the seed files)."
-        )
-        return
-    rows = []
-    for item in summaries:
-        levels: list[dict[str, Any]] = item["levels"]  # type: ignore[assignment]
-        counts = ", ".join(f"{lvl['key']} {lvl['statements']}" for lvl in levels)
-        rows.append(
-            (item["id"], item["soc"], item["version"], item["revision"], item["title"], counts)
-        )
-    echo_table(("ID", "SOC", "VERSION", "REVISION", "TITLE", "STATEMENTS PER LEVEL"), rows)
+        ),
+        headings=("ID", "SOC", "VERSION", "REVISION", "TITLE", "STATEMENTS PER LEVEL"),
+        cells=_framework_cells,
+    )
+
+
+def _framework_cells(item: dict[str, Any]) -> tuple[object, ...]:
+    levels: list[dict[str, Any]] = item["levels"]
+    counts = ", ".join(f"{lvl['key']} {lvl['statements']}" for lvl in levels)
+    return (item["id"], item["soc"], item["version"], item["revision"], item["title"], counts)

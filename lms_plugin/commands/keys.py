@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from lms_plugin import keys
-from lms_plugin.commands.common import echo_table, json_option, require_current_schema
+from lms_plugin.commands.common import echo_listing, json_option, require_current_schema
 from lms_plugin.database import db
 from lms_plugin.lti import issuer_profiles
 
@@ -83,26 +81,20 @@ def keys_list_command(as_json: bool) -> None:
         }
         for key in keys.all_keys(db.session)
     ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo(
+    echo_listing(
+        rows,
+        as_json=as_json,
+        empty=(
             "No keys yet. `lms-plugin init` makes the tool's first keys "
             "(`lms-plugin keys rotate --purpose lti|credentials` makes one now)."
-        )
-        return
-    echo_table(
-        ("PURPOSE", "ALGORITHM", "STATE", "KID", "CREATED (UTC)", "ISSUER PROFILE"),
-        (
-            (
-                row["purpose"],
-                row["algorithm"],
-                row["state"],
-                row["kid"],
-                row["created_at"].replace("T", " ")[:16],
-                row["issuer_profile"] or "the tool",
-            )
-            for row in rows
+        ),
+        headings=("PURPOSE", "ALGORITHM", "STATE", "KID", "CREATED (UTC)", "ISSUER PROFILE"),
+        cells=lambda row: (
+            row["purpose"],
+            row["algorithm"],
+            row["state"],
+            row["kid"],
+            row["created_at"].replace("T", " ")[:16],
+            row["issuer_profile"] or "the tool",
         ),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from lms_plugin.commands.common import echo_table, json_option, require_current_schema
+from lms_plugin.commands.common import echo_listing, json_option, require_current_schema
 from lms_plugin.credentials import issuance
 from lms_plugin.database import db
 from lms_plugin.lti import invites, issuer_profiles, registrations
@@ -133,27 +132,21 @@ def platform_list_command(as_json: bool) -> None:
         }
         for p in registrations.list_platforms(db.session)
     ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo(
+    echo_listing(
+        rows,
+        as_json=as_json,
+        empty=(
             "No platforms registered yet. Register one with `lms-plugin platform add ...`, "
             "or print a registration link with `lms-plugin platform invite`."
-        )
-        return
-    echo_table(
-        ("ID", "NAME", "ISSUER", "CLIENT ID", "DEPLOYMENTS", "CREDENTIALS ISSUED BY"),
-        (
-            (
-                row["id"],
-                row["name"],
-                row["issuer"],
-                row["client_id"],
-                deployments_text(row),
-                f"{row['issuer_profile']['name']} [{row['issuer_profile']['slug'] or 'default'}]",
-            )
-            for row in rows
+        ),
+        headings=("ID", "NAME", "ISSUER", "CLIENT ID", "DEPLOYMENTS", "CREDENTIALS ISSUED BY"),
+        cells=lambda row: (
+            row["id"],
+            row["name"],
+            row["issuer"],
+            row["client_id"],
+            deployments_text(row),
+            f"{row['issuer_profile']['name']} [{row['issuer_profile']['slug'] or 'default'}]",
         ),
     )
 

@@ -16,7 +16,7 @@ from lms_plugin import worker
 from lms_plugin.commands.common import (
     EXIT_STILL_QUEUED,
     deliver_options,
-    echo_table,
+    echo_listing,
     json_option,
     require_current_schema,
 )
@@ -273,26 +273,20 @@ def lrs_list_command(as_json: bool) -> None:
                 "username": endpoint.username,
             }
         )
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo(
+    echo_listing(
+        rows,
+        as_json=as_json,
+        empty=(
             "No LRS is set: statements stay queued. Set one with `lms-plugin xapi lrs set "
             "--issuer URL --endpoint URL --username U` or XAPI_LRS_ENDPOINT."
-        )
-        return
-    echo_table(
-        ("FOR", "ISSUER", "CLIENT ID", "DEPLOYMENT", "ENDPOINT", "USER"),
-        (
-            (
-                "every platform (XAPI_LRS_ENDPOINT)" if row["scope"] == "default" else row["scope"],
-                row["issuer"],
-                row["client_id"],
-                row["deployment_id"] or ("every deployment" if row["scope"] == "platform" else ""),
-                row["endpoint"],
-                row["username"],
-            )
-            for row in rows
+        ),
+        headings=("FOR", "ISSUER", "CLIENT ID", "DEPLOYMENT", "ENDPOINT", "USER"),
+        cells=lambda row: (
+            "every platform (XAPI_LRS_ENDPOINT)" if row["scope"] == "default" else row["scope"],
+            row["issuer"],
+            row["client_id"],
+            row["deployment_id"] or ("every deployment" if row["scope"] == "platform" else ""),
+            row["endpoint"],
+            row["username"],
         ),
     )
