@@ -9,11 +9,14 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
+from sqlalchemy import select
 
 from lms_plugin import keys, migrate
 from lms_plugin.commands.common import require_current_schema
 from lms_plugin.commands.frameworks import import_files
 from lms_plugin.database import db
+from lms_plugin.learning_records.endpoints import find_endpoint, save_endpoint
+from lms_plugin.lti.models import Platform
 from lms_plugin.worker import BackgroundDelivery
 
 
@@ -50,13 +53,43 @@ def demo_command(ctx: click.Context, host: str, port: int) -> None:
     ctx.invoke(init_command)
     app = ctx.ensure_object(ScriptInfo).load_app()
     if app.config["SANDBOX_ENABLED"] and not app.config.get("XAPI_LRS_ENDPOINT"):
-        from lms_plugin.sandbox.lrs import lrs_settings
-
-        app.config.update(lrs_settings(app.config["BASE_URL"], app.config["SECRET_KEY"]))
-        click.echo(f"xAPI statements go to the sandbox LRS: {app.config['BASE_URL']}/sandbox/lrs")
+        with app.app_context():
+            click.echo(_use_sandbox_lrs())
     BackgroundDelivery(app).start()
     click.echo(f"Serving the demo on http://{host}:{port}/ (Ctrl+C stops it).")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+def _use_sandbox_lrs() -> str:
+    """Make the sandbox LRS the sandbox platform's LRS, stored like any platform's (so the
+    worker, `xapi status` and `xapi lrs list` in other processes see it too), unless the
+    operator set another one for it; says which."""
+    from lms_plugin.sandbox import lrs
+    from lms_plugin.sandbox.setup import platform_settings
+
+    base_url = current_app.config["BASE_URL"]
+    settings = platform_settings(base_url)
+    platform = db.session.scalar(
+        select(Platform).where(
+            Platform.issuer == settings.issuer, Platform.client_id == settings.client_id
+        )
+    )
+    assert platform is not None, "init registers the sandbox platform"
+    existing = find_endpoint(db.session, platform)
+    if existing is not None and existing.username != lrs.USERNAME:
+        return f"xAPI statements of the sandbox go to the LRS set for it: {existing.endpoint}"
+    sandbox = lrs.lrs_settings(base_url, current_app.config["SECRET_KEY"])
+    save_endpoint(
+        db.session,
+        current_app.extensions["secret_box"],
+        platform,
+        None,
+        endpoint=sandbox["XAPI_LRS_ENDPOINT"],
+        username=sandbox["XAPI_LRS_USERNAME"],
+        password=sandbox["XAPI_LRS_PASSWORD"],
+    )
+    db.session.commit()
+    return f"xAPI statements go to the sandbox LRS: {base_url}/sandbox/lrs"
 
 
 @click.command("serve")

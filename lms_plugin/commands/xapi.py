@@ -10,7 +10,7 @@ import threading
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from lms_plugin import worker
 from lms_plugin.commands.common import (
@@ -21,11 +21,11 @@ from lms_plugin.commands.common import (
     require_current_schema,
 )
 from lms_plugin.database import db
-from lms_plugin.learning_records import lrs
+from lms_plugin.learning_records import endpoints, lrs
 from lms_plugin.lti.models import Deployment, Platform
 from xapi import delivery, outbox
 from xapi.delivery import DeliveryReport
-from xapi.lrs import XAPI_VERSION, LrsConfigError, check_endpoint
+from xapi.lrs import LrsConfigError, check_endpoint
 from xapi.models import STATES, LrsEndpoint, OutboxStatement
 
 
@@ -213,26 +213,15 @@ def lrs_set_command(issuer: str, deployment_id: str | None, endpoint: str, usern
         raise click.ClickException(f"no deployment {deployment_id} on platform {issuer}")
     box = current_app.extensions["secret_box"]
     for platform, deployment in targets:
-        deployment_pk = deployment.id if deployment else None
-        row = session.scalar(
-            select(LrsEndpoint).where(
-                LrsEndpoint.platform_id == platform.id,
-                LrsEndpoint.deployment_id.is_(None)
-                if deployment_pk is None
-                else LrsEndpoint.deployment_id == deployment_pk,
-            )
+        endpoints.save_endpoint(
+            session,
+            box,
+            platform,
+            deployment,
+            endpoint=endpoint,
+            username=username,
+            password=password,
         )
-        if row is None:
-            row = LrsEndpoint(platform_id=platform.id, deployment_id=deployment_pk)
-            session.add(row)
-        row.endpoint = endpoint
-        row.username = username
-        row.password_encrypted = box.encrypt(password.encode("utf-8"))
-        row.xapi_version = XAPI_VERSION
-        scope = OutboxStatement.platform_id == platform.id
-        if deployment_pk is not None:
-            scope = and_(scope, OutboxStatement.deployment_id == deployment_pk)
-        outbox.resume(session, scope)
         where = f"deployment {deployment.deployment_id}" if deployment else "every deployment"
         click.echo(f"LRS for {platform.issuer} (client {platform.client_id}), {where}: {endpoint}")
     session.commit()

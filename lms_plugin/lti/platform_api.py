@@ -21,7 +21,7 @@ from pylti1p3.registration import Registration
 
 from lms_plugin.lti.state_store import StateStore
 
-MAX_PAGES = 100
+MAX_PAGES = 10_000  # a listing longer than this is refused, never cut short
 NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.IGNORECASE)
 TOKEN_MARGIN_SECONDS = 60  # a token is reused only while it has at least this long to live
 DEFAULT_EXPIRES_IN = 3600  # RFC 6749 makes `expires_in` optional; LTI platforms give an hour
@@ -73,10 +73,16 @@ class PlatformClient:
         return body, match.group(1) if match else None
 
     def pages(self, url: str, scopes: Sequence[str], accept: str) -> Iterator[Any]:
+        """Every page of a listing, following `Link: rel="next"` to the end; a listing that
+        pages in a circle or past MAX_PAGES is an error, not silently cut short."""
+        seen: set[str] = set()
         next_url: str | None = url
-        for _ in range(MAX_PAGES):
-            if next_url is None:
-                return
+        while next_url is not None:
+            if next_url in seen:
+                raise PlatformServiceError(f"{url}: the next page points back at an earlier one")
+            if len(seen) == MAX_PAGES:
+                raise PlatformServiceError(f"{url}: more than {MAX_PAGES:,} pages")
+            seen.add(next_url)
             body, next_url = self.get_json(next_url, scopes, accept)
             yield body
 

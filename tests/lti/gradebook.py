@@ -43,6 +43,9 @@ class FakeGradebook:
     calls: list[Call] = field(default_factory=list)
     always_conflict: bool = False
     refuse_creates: int | None = None  # answer every line item POST with this status
+    ignore_filters: bool = False  # list every line item, whatever the query asks
+    page_size: int | None = None  # list in pages with a `Link: rel="next"` header
+    loop_pages: bool = False  # every page's next link points back at the first page
 
     real: TimeoutSession = field(default_factory=TimeoutSession)  # anything else (JWKS)
 
@@ -64,7 +67,7 @@ class FakeGradebook:
             return answer(401, {"error": "invalid_token"})
         path = url.split("?", 1)[0]
         if path == LINE_ITEMS and method == "GET":
-            return answer(200, self._find(parse_qs(urlsplit(url).query)))
+            return self._list(url)
         if path == LINE_ITEMS and method == "POST":
             return self._create(body)
         if path.endswith("/scores") and method == "POST":
@@ -78,6 +81,18 @@ class FakeGradebook:
 
     def posts(self, suffix: str) -> list[Call]:
         return [c for c in self.calls if c.method == "POST" and c.url.endswith(suffix)]
+
+    def _list(self, url: str) -> requests.Response:
+        query = parse_qs(urlsplit(url).query)
+        found = self.items if self.ignore_filters else self._find(query)
+        if self.page_size is None:
+            return answer(200, found)
+        page = int(query.get("page", ["1"])[0])
+        chunk = found[(page - 1) * self.page_size : page * self.page_size]
+        more = self.loop_pages or page * self.page_size < len(found)
+        following = 1 if self.loop_pages else page + 1
+        link = {"Link": f'<{LINE_ITEMS}?page={following}>; rel="next"'} if more else {}
+        return answer(200, chunk, link)
 
     def _find(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
         found = self.items
@@ -106,9 +121,10 @@ class FakeGradebook:
         return answer(200, None)
 
 
-def answer(status: int, body: Any) -> requests.Response:
+def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
     response = requests.Response()
     response.status_code = status
     response._content = b"" if body is None else json.dumps(body).encode()
     response.headers["Content-Type"] = "application/json"
+    response.headers.update(headers or {})
     return response

@@ -126,6 +126,45 @@ def test_other_line_item_refusals_are_not_taken_for_an_unbound_link(
     assert row.state == "queued" and "answered 403" in (row.last_error or "")
 
 
+def test_a_column_past_a_hundred_pages_of_an_unfiltered_listing_is_found(
+    app: Flask, platform: LtiPlatform, version_id: int, lms: FakeGradebook
+) -> None:
+    """A platform that ignores the line-item filters lists the whole course; the tool reads every
+    page (Canvas pages by 10) rather than stopping at a cap and making a second column."""
+    course = ags_course(app, platform, version_id)
+    achieve(course, course.learner_ids[0])
+    deliver(app)
+    [ours] = lms.items
+    lms.items[:0] = [
+        {"id": f"{LINE_ITEMS}/other-{n}", "resourceId": f"other-{n}", "label": "Quiz"}
+        for n in range(1_500)
+    ]
+    lms.ignore_filters, lms.page_size = True, 10
+    with app.app_context():
+        db.session.execute(update(ResourceLink).values(line_item_url=None))
+        db.session.commit()
+    achieve(course, course.learner_ids[1])
+
+    report = deliver(app)
+
+    assert report.delivered == 1 and len(lms.posts("/line_items")) == 1
+    assert (ours["id"], "learner-1") in lms.grades
+
+
+def test_a_listing_that_pages_in_a_circle_is_an_error_not_a_second_column(
+    app: Flask, platform: LtiPlatform, version_id: int, lms: FakeGradebook
+) -> None:
+    lms.page_size, lms.loop_pages = 10, True
+    course = ags_course(app, platform, version_id)
+    achieve(course, course.learner_ids[0])
+
+    report = deliver(app)
+
+    assert report.retrying == 1 and not lms.posts("/line_items")
+    [row] = rows(app)
+    assert "next page" in (row.last_error or "")
+
+
 def deep_link(app: Flask, platform: LtiPlatform, version_id: int) -> dict[str, Any]:
     """Staff place the tool through deep linking; returns the content item the tool sent."""
     client = app.test_client()
@@ -348,3 +387,27 @@ def test_only_placements_that_get_a_gradebook_column_are_offered(app: Flask) -> 
     [deep_linking] = [m for m in messages if m["type"] == claims.DEEP_LINKING_REQUEST]
     assert "editor_button" not in deep_linking["placements"]
     assert "RichTextEditor" not in deep_linking["placements"]
+
+
+def canvas_placements(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(placement, message type) as Canvas derives them from a dynamic registration
+    (Lti::IMS::Registration#placements): "ContentArea" is its `link_selection`,
+    "RichTextEditor" its `editor_button`, its URL prefix is dropped, a message with no placements
+    gets `link_selection`, and the first message naming a placement wins."""
+    prefix = "https://canvas.instructure.com/lti/"
+    renamed = {"ContentArea": "link_selection", "RichTextEditor": "editor_button"}
+    found: dict[str, str] = {}
+    for message in messages:
+        for name in message.get("placements") or ["link_selection"]:
+            found.setdefault(renamed.get(name, name.removeprefix(prefix)), message["type"])
+    return list(found.items())
+
+
+def test_canvas_makes_only_deep_linking_placements_with_a_column_from_the_registration() -> None:
+    metadata = tool_metadata.registration_metadata("https://tool.test")
+    messages = metadata["https://purl.imsglobal.org/spec/lti-tool-configuration"]["messages"]
+
+    assert sorted(canvas_placements(messages)) == [
+        ("assignment_selection", claims.DEEP_LINKING_REQUEST),
+        ("link_selection", claims.DEEP_LINKING_REQUEST),
+    ]
