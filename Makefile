@@ -53,15 +53,17 @@ ralph-deps: $(RALPH_VENV)/.installed-$(RALPH_VERSION)
 demo: $(BIN)/.installed  ## set up, then run the tool on SQLite at http://127.0.0.1:5000
 	$(BIN)/lms-plugin demo
 
-bench: $(BIN)/.installed ralph-deps  ## every benchmark, each printing its figures and targets
+bench: $(BIN)/.installed ralph-deps browser-deps  ## every benchmark, each printing its figures and targets
 	$(BIN)/python -m bench.launches --database sqlite
 	$(BIN)/python -m bench.launches --database postgresql
 	$(BIN)/python -m bench.assessment --database both
+	$(BIN)/python -m bench.grid --database both
 	$(BIN)/python -m bench.credentials
 	$(BIN)/python -m bench.verifier
 	RALPH_VENV=$(RALPH_VENV) $(BIN)/python -m bench.xapi --database both
 	$(BIN)/python -m bench.concurrency --database both
 	$(BIN)/python -m bench.roster --database both
+	$(BIN)/python -m bench.scale
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -27,7 +27,8 @@ from lms_plugin.frameworks import services as frameworks
 from lms_plugin.frameworks.parsing import read_framework_file
 from lms_plugin.lti import claims
 from lms_plugin.lti.models import Course
-from lms_plugin.lti.services import upsert_enrollment, upsert_person
+from lms_plugin.lti.services import LaunchContext, upsert_enrollment, upsert_person
+from lms_plugin.lti.state_store import StateStore
 from tests.builders import SEED_FILES
 from tests.lti.platform import INSTRUCTOR, KeySetServer, LtiPlatform, rsa_key
 
@@ -125,7 +126,13 @@ class Scenario:
         assert response.status_code == 201, response.get_data(as_text=True)[:300]
         return server_ms(response)
 
-    def grid_page(self) -> tuple[float, int]:
+    def link_id(self) -> int:
+        """The placed resource link (inside an app context)."""
+        launch = LaunchContext.load(StateStore(db.session), self.launch_id)
+        assert launch is not None and launch.resource_link_id is not None
+        return launch.resource_link_id
+
+    def grid_page(self, query: str = "") -> tuple[float, int]:
         engine = self.app.extensions["database"].kw["bind"]
         statements = 0
 
@@ -135,7 +142,7 @@ class Scenario:
 
         event.listen(engine, "before_cursor_execute", count)
         try:
-            response = self.client.get(self.location)
+            response = self.client.get(self.location + query)
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert response.status_code == 200

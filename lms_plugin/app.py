@@ -49,24 +49,29 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from lms_plugin.assessment import wording
     from lms_plugin.assessment.api import blueprint as assessment_api
     from lms_plugin.assessment.openapi import blueprint as openapi
+    from lms_plugin.assessment.version_views import blueprint as version_move_pages
     from lms_plugin.assessment.views import blueprint as assessment_pages
     from lms_plugin.assessment.views import course_page
     from lms_plugin.credentials.views import blueprint as credential_pages
-    from lms_plugin.credentials.views import verify_api
+    from lms_plugin.credentials.views import identity_check_api, verify_api
     from lms_plugin.frameworks.views import blueprint as frameworks
+    from lms_plugin.frameworks.views import case_blueprint
     from lms_plugin.health import blueprint as health
     from lms_plugin.lti.views import blueprint as lti
     from lms_plugin.lti.views import launch, login
 
     app.register_blueprint(health)
     app.register_blueprint(frameworks)
+    app.register_blueprint(case_blueprint)
     app.register_blueprint(lti)
     app.register_blueprint(assessment_api)
     app.register_blueprint(assessment_pages)
+    app.register_blueprint(version_move_pages)
     app.extensions["course_page"] = course_page
     app.register_blueprint(openapi)
     app.register_blueprint(credential_pages)
     csrf.exempt(verify_api)
+    csrf.exempt(identity_check_api)
     wording.register(app)
     from lms_plugin.assessment.awards import CredentialAwards
     from lms_plugin.learning_records.recorder import XapiRecorder, credential_hook
@@ -79,6 +84,7 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         profiles=ProfileDirectory(),
         validity_days=app.config["CREDENTIAL_VALIDITY_DAYS"] or None,
     )
+    app.extensions["trust_list"] = _trust_list(app)
     recorder = XapiRecorder(app.config["BASE_URL"], include_email=app.config["XAPI_INCLUDE_EMAIL"])
     settings = app.extensions["issuer_settings"]
     app.extensions["credential_issuer"] = CredentialAwards(
@@ -91,6 +97,13 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     ]
     csrf.exempt(login)
     csrf.exempt(launch)
+    from lms_plugin.wallets.views import blueprint as wallets
+    from lms_plugin.wallets.views import pages as wallet_pages
+    from lms_plugin.wallets.views import wallet_since
+
+    app.register_blueprint(wallets)
+    app.register_blueprint(wallet_pages)
+    app.add_template_global(wallet_since, "wallet_since")
     if app.config["SANDBOX_ENABLED"]:
         from lms_plugin.sandbox.views import blueprint as sandbox
 
@@ -100,6 +113,21 @@ def build_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def _trust_list(app: Flask) -> Any:
+    """The issuer registries the operator trusts: read now, refreshed in the background."""
+    from lms_plugin.credentials import outbound, trust_list
+
+    policy = outbound.Policy(
+        allow_private=app.config["ALLOW_PRIVATE_ADDRESSES"],
+        seconds=10.0,
+        max_bytes=trust_list.REGISTRY_LIMITS.max_bytes,
+    )
+    trusted = trust_list.TrustList.from_setting(app.config["TRUSTED_REGISTRIES"], policy)
+    trusted.refresh()
+    trusted.start(app.config["TRUSTED_REGISTRIES_REFRESH"])
+    return trusted
+
+
 def _start_timer() -> None:
     g.request_started = time.perf_counter()
 
@@ -107,8 +135,14 @@ def _start_timer() -> None:
 def _response_headers(response: Response) -> Response:
     started = g.get("request_started")
     if started is not None:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.2f}"
+        now = time.perf_counter()
+        timing = [f"app;dur={(now - started) * 1000:.2f}"]
+        # Phases a view marked (`lti.current.mark_phase`); what follows the last is the commit.
+        phases = g.get("timing_phases")
+        if phases:
+            timing += [f"{name};dur={ms:.2f}" for name, ms in phases]
+            timing.append(f"commit;dur={(now - g.timing_mark) * 1000:.2f}")
+        response.headers["Server-Timing"] = ", ".join(timing)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     return response

@@ -17,6 +17,11 @@
   demo` and the tests turn it on. URLs the operator registered (platforms, LRSs) are not checked.
 - `PROXY_COUNT`: how many reverse proxies (TLS terminators) sit in front; default 0.
 - `CREDENTIAL_VALIDITY_DAYS`: credentials expire after this many days; default 0 (never).
+- `TRUSTED_REGISTRIES`: issuer registries whose issuers verification calls recognised, in the
+  Digital Credentials Consortium's format (a registry, or a list of registries such as its
+  `known-did-registries.json`): file paths and https URLs, separated by spaces; default none.
+- `TRUSTED_REGISTRIES_REFRESH`: seconds between re-reads of `TRUSTED_REGISTRIES` (also read at
+  start); default 3600, 0 reads them only at start.
 - `SANDBOX_ENABLED`: serve the sandbox LMS at `/sandbox` (`1`/`0`); default off, on in `demo`.
 - `XAPI_LRS_ENDPOINT`: the xAPI endpoint of the LRS for every platform without its own (set with
   `lms-plugin xapi lrs set`), e.g. `https://lrs.example.edu/xAPI/`; default none (statements stay
@@ -25,6 +30,14 @@
 - `XAPI_LRS_TIMEOUT`: seconds to wait for an LRS to connect and to answer; default 10.
 - `XAPI_INCLUDE_EMAIL`: identify learners in xAPI statements by e-mail (`mbox`) when the LMS gave
   one, instead of by LMS account (`1`/`0`); default off.
+- `OUTBOX_RETENTION_DAYS`: the worker deletes delivered xAPI statements, delivered (or
+  superseded) scores and done credential requests this many days after delivery, in bounded
+  batches; queued and dead rows are never deleted; default 30, 0 keeps them forever.
+- `XAPI_ARCHIVE_DIR`: when set, delivered xAPI statements are appended to
+  `<dir>/xapi-delivered-<YYYY-MM-DD>.jsonl` (the exact bytes sent, one a line, by day of purge)
+  before they are deleted; default none (deleted without a copy).
+- `WALLET_TX_CODE`: wallet offers (OpenID4VCI) also ask for a 6-digit transaction code, shown
+  to the learner beside the QR code (`1`/`0`); default off.
 """
 
 from __future__ import annotations
@@ -50,19 +63,32 @@ ENVIRONMENT_KEYS = (
     "ALLOW_PRIVATE_ADDRESSES",
     "PROXY_COUNT",
     "CREDENTIAL_VALIDITY_DAYS",
+    "TRUSTED_REGISTRIES",
+    "TRUSTED_REGISTRIES_REFRESH",
     "XAPI_LRS_ENDPOINT",
     "XAPI_LRS_USERNAME",
     "XAPI_LRS_PASSWORD",
     "XAPI_LRS_TIMEOUT",
     "XAPI_INCLUDE_EMAIL",
+    "OUTBOX_RETENTION_DAYS",
+    "XAPI_ARCHIVE_DIR",
+    "WALLET_TX_CODE",
 )
 BOOLEAN_KEYS = (
     "SANDBOX_ENABLED",
     "ALLOW_HTTP_PLATFORMS",
     "ALLOW_PRIVATE_ADDRESSES",
     "XAPI_INCLUDE_EMAIL",
+    "WALLET_TX_CODE",
 )
-INTEGER_KEYS = ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "CREDENTIAL_VALIDITY_DAYS", "XAPI_LRS_TIMEOUT")
+INTEGER_KEYS = (
+    "MAX_CONTENT_LENGTH",
+    "PROXY_COUNT",
+    "CREDENTIAL_VALIDITY_DAYS",
+    "XAPI_LRS_TIMEOUT",
+    "TRUSTED_REGISTRIES_REFRESH",
+    "OUTBOX_RETENTION_DAYS",
+)
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
@@ -72,8 +98,12 @@ DEFAULTS: dict[str, Any] = {
     "ALLOW_PRIVATE_ADDRESSES": False,
     "PROXY_COUNT": 0,
     "CREDENTIAL_VALIDITY_DAYS": 0,
+    "TRUSTED_REGISTRIES": "",
+    "TRUSTED_REGISTRIES_REFRESH": 3600,
     "XAPI_LRS_TIMEOUT": 10,
     "XAPI_INCLUDE_EMAIL": False,
+    "OUTBOX_RETENTION_DAYS": 30,
+    "WALLET_TX_CODE": False,
 }
 
 
@@ -97,6 +127,8 @@ def load_config(overrides: Mapping[str, Any], instance: Path) -> dict[str, Any]:
             config[key] = int(config[key])
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be an integer, got {config[key]!r}") from None
+    if config["OUTBOX_RETENTION_DAYS"] < 0:
+        raise ConfigError("OUTBOX_RETENTION_DAYS must be 0 (keep forever) or more days")
     for key in BOOLEAN_KEYS:
         if key in config:
             config[key] = parse_boolean(key, config[key])

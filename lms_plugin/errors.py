@@ -22,7 +22,7 @@ PLAIN_TITLES = {
 
 
 # Blueprints answering a launch's own addresses (login, launch, its pages and their errors).
-LAUNCH_BLUEPRINTS = ("lti", "assessment_pages")
+LAUNCH_BLUEPRINTS = ("lti", "assessment_pages", "wallet_pages")
 
 
 def shown_in_lms() -> bool:

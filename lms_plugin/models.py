@@ -1,6 +1,6 @@
 """Every model, imported in one place so that the metadata (and Alembic) sees the whole schema."""
 
-from lms_plugin.assessment.models import Judgement, LevelAchievement
+from lms_plugin.assessment.models import EvidenceSubmission, Judgement, LevelAchievement
 from lms_plugin.credentials.models import Credential, CredentialRequest, StatusList
 from lms_plugin.frameworks.models import Framework, FrameworkVersion, Level, Statement
 from lms_plugin.keys import ToolKey
@@ -26,6 +26,7 @@ from lms_plugin.sandbox.models import (
     SandboxUsedNonce,
     SandboxUser,
 )
+from lms_plugin.wallets.models import WalletNonce, WalletOffer
 from xapi.models import LrsEndpoint, OutboxStatement
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "CredentialRequest",
     "Deployment",
     "Enrollment",
+    "EvidenceSubmission",
     "Framework",
     "FrameworkVersion",
     "Judgement",
@@ -59,4 +61,6 @@ __all__ = [
     "Statement",
     "StatusList",
     "ToolKey",
+    "WalletNonce",
+    "WalletOffer",
 ]

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, DateTime, Dialect, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Dialect,
+    MetaData,
+    String,
+    TypeDecorator,
+    delete,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -77,3 +89,29 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSONType,
         list[str]: JSONType,
     }
+
+
+def in_state(*states: str) -> dict[str, Any]:
+    """The WHERE of a partial index over rows in these states (PostgreSQL and SQLite). A query
+    uses such an index only if its own condition names the state as a literal (`is_state`): a
+    bound parameter proves nothing to SQLite's planner, nor to PostgreSQL's generic plans."""
+    listed = ", ".join(f"'{state}'" for state in states)
+    where = text(f"state = {listed}" if len(states) == 1 else f"state IN ({listed})")
+    return {"postgresql_where": where, "sqlite_where": where}
+
+
+def is_state(column: ColumnElement[str], *states: str) -> ColumnElement[bool]:
+    """`column = 'state'` (or IN) with the states as SQL literals (see `in_state`)."""
+    literals = [literal_column(f"'{state}'") for state in states]
+    return column == literals[0] if len(literals) == 1 else column.in_(literals)
+
+
+def delete_by_id(session: Session, model: Any, ids: Sequence[int]) -> int:
+    """Delete the rows of `model` with these primary keys, without loading them (a purge of
+    rows already selected and locked); returns how many were named."""
+    if ids:
+        session.execute(
+            delete(model).where(model.id.in_(ids)),
+            execution_options={"synchronize_session": False},
+        )
+    return len(ids)

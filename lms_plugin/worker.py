@@ -1,31 +1,40 @@
 """The one background loop over every outbox: credential requests to sign, scores for the LMS
-gradebooks (AGS), course rosters to read (NRPS), xAPI statements for the LRSs. One pass of each,
-committed (inside an app context); `drain` for `... deliver --drain`; `run` for `... deliver`,
-`lms-plugin worker` and the demo's background thread. Every pass answers with one report
+gradebooks (AGS), course rosters to read (NRPS), xAPI statements for the LRSs, and the purge of
+what they delivered long ago (`OUTBOX_RETENTION_DAYS`). One pass of each, committed (inside an
+app context); `drain` for `... deliver --drain`; `run` for `... deliver`, `lms-plugin worker` and
+the demo's background thread. Every pass answers with one report
 (`xapi.delivery.DeliveryReport`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from lms_plugin.assessment.awards import CredentialAwards
+from lms_plugin.assessment.awards import CredentialAwards, purge_requests
 from lms_plugin.database import db
 from lms_plugin.learning_records import lrs
 from lms_plugin.lti import current, nrps
 from lms_plugin.lti.models import ScoreOutbox
-from lms_plugin.lti.scores import deliver_scores
+from lms_plugin.lti.scores import deliver_scores, purge_scores
+from lms_plugin.orm import is_state, utcnow
 from xapi import outbox as xapi_outbox
 from xapi.delivery import DeliveryReport
 
 log = logging.getLogger(__name__)
 Pass = Callable[[], DeliveryReport]
+PURGE_BATCH = 2000
+PURGE_EVERY = 60.0
 
 
 def issue_credentials_once() -> DeliveryReport:
@@ -76,13 +85,53 @@ def deliver_xapi_once(batch_size: int = lrs.DEFAULT_BATCH_SIZE) -> DeliveryRepor
     return report
 
 
+def purge_once(now: dt.datetime | None = None) -> DeliveryReport:
+    """Delete what every outbox delivered more than `OUTBOX_RETENTION_DAYS` ago (xAPI statements,
+    scores, credential requests), at most `PURGE_BATCH` rows of each, committed; delivered xAPI
+    statements are appended to `XAPI_ARCHIVE_DIR` first when it is set (if that fails, nothing
+    is deleted). Once a purge finds less than a full batch, the next waits `PURGE_EVERY` s."""
+    days = current_app.config["OUTBOX_RETENTION_DAYS"]
+    due = current_app.extensions.setdefault("outbox_purge_due", [0.0])
+    if not days or time.monotonic() < due[0]:
+        return DeliveryReport()
+    before = (now or utcnow()) - dt.timedelta(days=days)
+    folder = current_app.config.get("XAPI_ARCHIVE_DIR")
+    archive = partial(archive_statements, Path(folder)) if folder else None
+    try:
+        purged = (
+            xapi_outbox.purge_delivered(db.session, before, PURGE_BATCH, archive),
+            purge_scores(db.session, before, PURGE_BATCH),
+            purge_requests(db.session, before, PURGE_BATCH),
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    due[0] = 0.0 if max(purged) >= PURGE_BATCH else time.monotonic() + PURGE_EVERY
+    if any(purged):
+        log.info("purged %d statement(s), %d score(s), %d credential request(s)", *purged)
+    return DeliveryReport()
+
+
+def archive_statements(folder: Path, payloads: list[str]) -> None:
+    """Append statements to today's archive file (UTC), one a line, on disk before returning;
+    several workers may append at once (the file is locked while written)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"xapi-delivered-{utcnow():%Y-%m-%d}.jsonl"
+    with path.open("ab") as archive:
+        fcntl.flock(archive, fcntl.LOCK_EX)
+        archive.write(b"".join(p.encode("utf-8") + b"\n" for p in payloads))
+        archive.flush()
+        os.fsync(archive.fileno())
+
+
 def queued_scores() -> int:
-    query = select(func.count()).select_from(ScoreOutbox).where(ScoreOutbox.state == "queued")
+    query = select(func.count()).where(is_state(ScoreOutbox.state, "queued"))
     return db.session.scalar(query) or 0
 
 
 def queued_statements() -> int:
-    return int(xapi_outbox.counts(db.session)["queued"] or 0)
+    return xapi_outbox.count(db.session, "queued")
 
 
 @dataclass(frozen=True)
@@ -149,7 +198,13 @@ class BackgroundDelivery(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        passes = (issue_credentials_once, deliver_scores_once, sync_rosters_once, deliver_xapi_once)
+        passes = (
+            issue_credentials_once,
+            deliver_scores_once,
+            sync_rosters_once,
+            deliver_xapi_once,
+            purge_once,
+        )
         run([self._guarded(deliver) for deliver in passes], self.interval, self.stopped)
 
     def stop(self) -> None:

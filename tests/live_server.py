@@ -47,8 +47,9 @@ def server_environment(instance: Path, base_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def demo_server(instance: Path) -> Iterator[str]:
-    """Serve `lms-plugin demo` on a free port with `instance` as its instance folder."""
+def demo_server(instance: Path, settings: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve `lms-plugin demo` on a free port with `instance` as its instance folder (and the
+    tool's `settings`, e.g. `{"TRUSTED_REGISTRIES": ...}`)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     instance.mkdir(parents=True, exist_ok=True)
@@ -57,7 +58,7 @@ def demo_server(instance: Path) -> Iterator[str]:
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
             [LMS_PLUGIN, "demo", "--port", str(port)],
-            env=server_environment(instance, base_url),
+            env={**server_environment(instance, base_url), **(settings or {})},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

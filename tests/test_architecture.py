@@ -17,6 +17,7 @@ ROOT_MODULES = {
 }  # fmt: skip
 AREAS = {
     "lti", "sandbox", "frameworks", "assessment", "credentials", "learning_records", "commands",
+    "wallets",
 }  # fmt: skip
 LMS = ("lms_plugin.lti", "lms_plugin.sandbox", "lms_plugin.assessment", "lms_plugin.frameworks")
 GLUE = ("lms_plugin.learning_records", "lms_plugin.commands", "lms_plugin.app", "lms_plugin.worker")
@@ -134,6 +135,11 @@ RULES = {
     "credentials import no LMS area nor the app's glue": lambda e: (
         _under(e.source, ("lms_plugin.credentials",))
         and (_under(e.target, LMS + GLUE) or e.target == "lms_plugin")
+    ),
+    "only wallets/views.py imports Flask in wallets": lambda e: (
+        _under(e.source, ("lms_plugin.wallets",))
+        and e.source != "lms_plugin.wallets.views"
+        and _under(e.target, FLASK)
     ),
     "only credentials/views.py imports Flask in credentials": lambda e: (
         _under(e.source, ("lms_plugin.credentials",))

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from lms_plugin.orm import utcnow
+from lms_plugin.orm import is_state, utcnow
 from xapi.lrs import LrsAnswer, LrsClient, LrsConfigError, LrsSettings, LrsUnreachable
 from xapi.models import LrsEndpoint, OutboxStatement
 
@@ -222,7 +222,7 @@ class Worker:
         row = OutboxStatement
         due = (
             select(row.id)
-            .where(row.state == "queued", row.next_attempt_at <= now, target.where)
+            .where(is_state(row.state, "queued"), row.next_attempt_at <= now, target.where)
             .order_by(row.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
@@ -377,7 +377,7 @@ def unrouted(session: Session, targets: Sequence[Destination]) -> int:
     """Queued rows that no configured LRS takes (they wait for one)."""
     # Counted as all minus routed: NOT over a condition that is NULL for a row (a NULL
     # platform compared with a platform id) would leave that row out.
-    queued = OutboxStatement.state == "queued"
+    queued = is_state(OutboxStatement.state, "queued")
     every = session.scalar(select(func.count()).where(queued)) or 0
     taken = session.scalar(select(func.count()).where(queued, routed(targets))) or 0
     return every - taken

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms_plugin.orm import Base, created_at, intpk, str36, url, utcnow
+from lms_plugin.orm import Base, created_at, in_state, intpk, str36, url, utcnow
 
 STATES = ("queued", "delivered", "dead")
 
@@ -47,7 +47,13 @@ class OutboxStatement(Base):
     """
 
     __tablename__ = "xapi_outbox"
-    __table_args__ = (Index("ix_xapi_outbox_due", "state", "next_attempt_at"),)
+    # Partial indexes: the claim, the counts and the purge each read only the rows of their
+    # state, never the (retention-bounded, but large) delivered history.
+    __table_args__ = (
+        Index("ix_xapi_outbox_queued", "id", **in_state("queued")),
+        Index("ix_xapi_outbox_dead", "id", **in_state("dead")),
+        Index("ix_xapi_outbox_delivered_at", "delivered_at", **in_state("delivered")),
+    )
 
     id: Mapped[intpk]
     statement_id: Mapped[str36] = mapped_column(unique=True)

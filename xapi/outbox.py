@@ -1,11 +1,12 @@
 """The outbox: writing statements into it in the caller's transaction (`enqueue`, one INSERT, or
 COPY on PostgreSQL), and the queries that report on and administer it (counts, export, replay of
-dead statements, resuming a refused LRS's rows). Delivery is `xapi.delivery`."""
+dead statements, resuming a refused LRS's rows, purging delivered ones). Delivery is
+`xapi.delivery`."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from lms_plugin.orm import utcnow
+from lms_plugin.orm import delete_by_id, is_state, utcnow
 from xapi.models import OutboxStatement
 from xapi.statements import (
     BuiltStatement,
@@ -82,36 +83,69 @@ def row(built: BuiltStatement, route: Route, now: dt.datetime) -> OutboxStatemen
 
 
 def counts(session: Session, now: dt.datetime | None = None) -> dict[str, float | int | None]:
-    """`{"queued", "delivered", "dead", "oldest_queued_age_s"}` (age None when none queued)."""
+    """`{"queued", "delivered", "dead", "oldest_queued_age_s"}` (age None when none queued): each
+    read from its state's partial index, never from the whole table."""
     now = now or utcnow()
-    row = OutboxStatement
-    by_state = dict(session.execute(select(row.state, func.count()).group_by(row.state)).all())
-    oldest = session.scalar(select(func.min(row.created_at)).where(row.state == "queued"))
+    oldest = session.scalar(
+        select(OutboxStatement.created_at)
+        .where(is_state(OutboxStatement.state, "queued"))
+        .order_by(OutboxStatement.id)
+        .limit(1)
+    )
     age = None
     if oldest is not None:
-        if oldest.tzinfo is None:  # SQLite, through an aggregate, returns a naive value
-            oldest = oldest.replace(tzinfo=dt.UTC)
         age = round(max(0.0, (now - oldest).total_seconds()), 3)
     return {
-        "queued": by_state.get("queued", 0),
-        "delivered": by_state.get("delivered", 0),
-        "dead": by_state.get("dead", 0),
+        "queued": count(session, "queued"),
+        "delivered": count(session, "delivered"),
+        "dead": count(session, "dead"),
         "oldest_queued_age_s": age,
     }
+
+
+def count(session: Session, state: str) -> int:
+    """How many statements are in this state (the drain loop asks only for "queued")."""
+    query = select(func.count()).where(is_state(OutboxStatement.state, state))
+    return int(session.scalar(query) or 0)
+
+
+def purge_delivered(
+    session: Session,
+    before: dt.datetime,
+    limit: int,
+    archive: Callable[[list[str]], None] | None = None,
+) -> int:
+    """Delete up to `limit` statements delivered before `before`, oldest first, after handing
+    their exact bytes to `archive` (when given); returns how many. Flushes; the caller commits.
+    Several workers may purge at once: on PostgreSQL each skips the rows another has locked."""
+    row = OutboxStatement
+    columns = (row.id, row.payload) if archive is not None else (row.id,)
+    found = session.execute(
+        select(*columns)
+        .where(is_state(row.state, "delivered"), row.delivered_at < before)
+        .order_by(row.delivered_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not found:
+        return 0
+    if archive is not None:
+        archive([r.payload for r in found])
+    return delete_by_id(session, row, [r.id for r in found])
 
 
 def payloads(session: Session, state: str | None = None, chunk: int = 1000) -> Iterator[str]:
     """Stored statements, oldest first (`state` None: every state)."""
     query = select(OutboxStatement.payload).order_by(OutboxStatement.id)
     if state is not None:
-        query = query.where(OutboxStatement.state == state)
+        query = query.where(is_state(OutboxStatement.state, state))
     yield from session.scalars(query.execution_options(yield_per=chunk))
 
 
 def replay(session: Session, statement_id: str | None = None) -> int:
     """Queue dead statements again (all, or the one with this xAPI id); flushes."""
     row = OutboxStatement
-    where = row.state == "dead"
+    where = is_state(row.state, "dead")
     if statement_id is not None:
         where = and_(where, row.statement_id == statement_id)
     result = session.execute(
@@ -128,7 +162,9 @@ def resume(session: Session, where: ColumnElement[bool] | None = None) -> int:
     leased by a running worker are left alone."""
     row = OutboxStatement
     condition = and_(
-        row.state == "queued", row.lease_id.is_(None), where if where is not None else true()
+        is_state(row.state, "queued"),
+        row.lease_id.is_(None),
+        where if where is not None else true(),
     )
     result = session.execute(
         update(row)

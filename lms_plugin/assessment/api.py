@@ -6,6 +6,7 @@ which decides the course, the placement and the role. State-changing calls need 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -13,15 +14,18 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from lms_plugin.assessment import csv_export, read_models, services
+from lms_plugin.assessment import clr_export, csv_export, evidence, read_models, services
 from lms_plugin.assessment.retry import retry_races
 from lms_plugin.assessment.schemas import (
+    ClrQuerySchema,
+    EvidenceRequestSchema,
     HistoryQuerySchema,
     JudgementsRequestSchema,
     ProgressQuerySchema,
     first_item_index,
 )
 from lms_plugin.assessment.services import JudgementError, JudgementRequest, Placement
+from lms_plugin.credentials import clr
 from lms_plugin.database import db
 from lms_plugin.lti import current
 from lms_plugin.lti.models import Enrollment, Person, ResourceLink
@@ -75,8 +79,14 @@ def _load(schema: Any, data: Any) -> Any:
 
 @blueprint.get("/grid")
 def grid() -> ResponseReturnValue:
+    """The grid; `?page=` (100 learners a page), `sort=name|progress`, `q=` (name) and
+    `state=` narrow it, and the answer then says which page it is (`paging`)."""
     _, placement = launch_placement(staff=True)
-    return read_models.grid_json(db.session, placement)
+    try:
+        query = read_models.GridQuery.from_args(request.args, paged=False)
+    except ValueError as error:
+        abort(400, description=f"{error}.")
+    return read_models.grid_json(db.session, placement, query)
 
 
 @blueprint.post("/judgements")
@@ -138,25 +148,74 @@ def judgement_history() -> ResponseReturnValue:
         db.session, placement.link.id, query["learner_id"], query["statement_id"]
     )
     names = read_models.names(db.session, (j.judged_by_id for j in rows))
-    return {"judgements": [read_models.judgement_json(j, names) for j in rows]}
+    submissions = read_models.evidence_submissions(
+        db.session, placement.link.id, query["learner_id"], query["statement_id"]
+    )
+    return {
+        "judgements": [read_models.judgement_json(j, names) for j in rows],
+        "submissions": submissions,
+    }
+
+
+@blueprint.post("/evidence")
+@retry_races
+def submit_evidence() -> ResponseReturnValue:
+    """A learner's evidence for a statement of their activity, for themself only."""
+    launch, placement = launch_placement(staff=False)
+    if launch.staff:
+        abort(403, description="Only learners submit evidence, each for themself.")
+    body = _load(EvidenceRequestSchema(), request.get_json(silent=True))
+    try:
+        submission = evidence.submit(db.session, placement, launch.person_id, **body)
+    except evidence.NotYours as error:
+        abort(403, description=str(error))
+    except evidence.TooMany as error:
+        abort(429, description=str(error))
+    except evidence.EvidenceError as error:
+        errors = {field: [message] for field, message in error.errors.items()}
+        return {"error": "Unprocessable", "message": str(error), "errors": errors}, 422
+    return read_models.evidence_json(submission), 201
+
+
+def _whose(launch: LaunchContext, placement: Placement, learner_id: int | None, what: str) -> int:
+    """The learner a call is about: staff name one of their course, a learner only themself."""
+    if launch.staff:
+        if learner_id is None:
+            abort(400, description="learner_id is required for staff.")
+        _require_learner(placement, learner_id)
+        return learner_id
+    if learner_id is not None and learner_id != launch.person_id:
+        abort(403, description=f"Learners see only their own {what}.")
+    return launch.person_id
 
 
 @blueprint.get("/progress")
 def progress() -> ResponseReturnValue:
     launch, placement = launch_placement(staff=False)
     query = _load(ProgressQuerySchema(), request.args.to_dict())
-    learner_id = query["learner_id"]
-    if launch.staff:
-        if learner_id is None:
-            abort(400, description="learner_id is required for staff.")
-        _require_learner(placement, learner_id)
-    elif learner_id is not None and learner_id != launch.person_id:
-        abort(403, description="Learners see only their own progress.")
-    learner = db.session.get(Person, learner_id if learner_id is not None else launch.person_id)
+    learner = db.session.get(Person, _whose(launch, placement, query["learner_id"], "progress"))
     assert learner is not None
     return read_models.progress_json(
         db.session, placement, learner, credentials_of(learner.id, placement)
     )
+
+
+@blueprint.get("/clr")
+def learner_clr() -> ResponseReturnValue:
+    """The learner's CLR 2.0 bundle: a signed ClrCredential holding their credentials in force
+    in this activity; 404 when they hold none."""
+    launch, placement = launch_placement(staff=False)  # a link names it as `launch_id`
+    query = _load(ClrQuerySchema(), request.args.to_dict())
+    learner_id = _whose(launch, placement, query["learner_id"], "credentials")
+    settings = current_app.extensions["issuer_settings"]
+    bundle = clr_export.learner_clr(db.session, settings, placement, learner_id)
+    if bundle is None:
+        abort(404, description="No credential in force yet: there is nothing to bundle.")
+    response = Response(clr.serialize(bundle), mimetype="application/ld+json")
+    if query["download"]:
+        name = clr.download_name(placement.version.title, dt.datetime.now(dt.UTC).date())
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @blueprint.get("/export/grid.csv")

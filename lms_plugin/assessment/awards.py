@@ -10,7 +10,10 @@ reads LMS models)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,14 +23,20 @@ from lms_plugin.assessment.models import Judgement, LevelAchievement
 from lms_plugin.assessment.services import LevelEvent, Placement
 from lms_plugin.credentials import builder, issuance
 from lms_plugin.credentials.issuance import Award, Issued, IssuerIdentity, IssuerSettings
-from lms_plugin.credentials.models import CredentialRequest
+from lms_plugin.credentials.models import DONE_REQUEST_STATES, Credential, CredentialRequest
+from lms_plugin.frameworks import case
+from lms_plugin.frameworks.attribution import attribution_text
 from lms_plugin.frameworks.models import FrameworkVersion, Level
 from lms_plugin.lti.models import Person, ResourceLink
-from lms_plugin.orm import utcnow
+from lms_plugin.orm import delete_by_id, is_state, utcnow
 from xapi.delivery import DeliveryReport
 
 IssuedHook = Callable[[Session, Placement, Issued], None]
 MAX_ATTEMPTS = 5
+NAME_CHOICE_REISSUED = (
+    "Re-issued: the learner changed whether their name is shown, and a new credential replaces"
+    " this one."
+)
 
 
 def award_for(
@@ -37,8 +46,8 @@ def award_for(
     learner_did: str | None = None,
 ) -> Award:
     """What the credential for `achievement` says: the level with its statements, the framework,
-    the occupation, and the recipient (`learner_did` if given, else the e-mail, else the LTI
-    user)."""
+    the occupation, the recipient (`learner_did` if given, else the e-mail, else the LTI user;
+    with their name if they chose to show it) and the evidence of each statement met."""
     level = session.get(Level, achievement.level_id)
     learner = session.get(Person, achievement.learner_id)
     assert level is not None and learner is not None
@@ -51,6 +60,9 @@ def award_for(
         recipient = builder.Recipient.from_email(learner.email)
     else:
         recipient = builder.Recipient.from_lti_user(learner.issuer, learner.sub)
+    if learner.show_name_in_credentials:
+        name = learner.name or f"{learner.given_name} {learner.family_name}".strip()
+        recipient = replace(recipient, name=name or None)
     return Award(
         achievement_id=achievement.id,
         learner_id=learner.id,
@@ -62,7 +74,7 @@ def award_for(
             label=level.label,
             url=f"{framework_url}#level-{level.id}",
             statements=[
-                builder.Statement(text=s.text, url=f"{framework_url}#statement-{s.id}")
+                builder.Statement(text=s.text, url=case.item_uri(settings.base_url, s.case_id))
                 for s in level.statements
             ],
         ),
@@ -70,14 +82,39 @@ def award_for(
             title=version.title,
             version=version.version_label,
             url=framework_url,
-            attribution=_attribution(version),
+            attribution=attribution_text(version),
         ),
         occupation=builder.Occupation(
             soc=version.framework.soc,
             title=version.title,
             url=builder.onet_occupation_url(version.framework.soc),
         ),
+        evidence=_evidence(session, achievement, level),
     )
+
+
+def _evidence(
+    session: Session, achievement: LevelAchievement, level: Level
+) -> list[builder.Evidence]:
+    """Each statement of the level met, as its current judgement says: when, the evidence link,
+    and the comment if the evaluator ticked "show in the credential"."""
+    cells = assessment.current_verdicts(
+        session, achievement.resource_link_id, [achievement.learner_id]
+    )
+    evidence = []
+    for statement in level.statements:
+        cell = cells.get((achievement.learner_id, statement.id))
+        if cell is None or cell.verdict != "met":
+            continue
+        evidence.append(
+            builder.Evidence(
+                statement=statement.text,
+                judged_at=cell.judged_at,
+                url=cell.evidence_url,
+                comment=cell.comment if cell.show_in_credential else None,
+            )
+        )
+    return evidence
 
 
 def issue_for_achievement(
@@ -91,6 +128,34 @@ def issue_for_achievement(
     """Sign and store a (new) credential for a level a learner holds. Flushes."""
     award = award_for(session, settings, achievement, learner_did)
     return issuance.issue(session, settings, award, issuer)
+
+
+def reissue_for_learner(session: Session, settings: IssuerSettings, learner: Person) -> int:
+    """After the learner changed whether their name is shown: each of their credentials still in
+    force (not revoked, not expired, level still held) is replaced by a new one saying what they
+    chose; the old one is revoked. Copies bound to a wallet's DID are left alone (the wallet holds
+    them: the learner adds the new one to it). Returns how many. Flushes."""
+    now = utcnow()
+    query = (
+        select(Credential, LevelAchievement)
+        .join(LevelAchievement, LevelAchievement.id == Credential.achievement_id)
+        .where(
+            Credential.learner_id == learner.id,
+            Credential.revoked_at.is_(None),
+            LevelAchievement.withdrawn_at.is_(None),
+        )
+        .order_by(Credential.issued_at)
+    )
+    count = 0
+    for credential, achievement in session.execute(query).all():
+        if credential.valid_until is not None and credential.valid_until <= now:
+            continue
+        if builder.recipient_did(json.loads(credential.document)) is not None:
+            continue
+        award = award_for(session, settings, achievement)
+        issuance.reissue(session, settings, credential, award, NAME_CHOICE_REISSUED, now=now)
+        count += 1
+    return count
 
 
 class CredentialAwards:
@@ -132,7 +197,7 @@ class CredentialAwards:
         report = DeliveryReport()
         requests = session.scalars(
             select(CredentialRequest)
-            .where(CredentialRequest.state == "queued")
+            .where(is_state(CredentialRequest.state, "queued"))
             .order_by(CredentialRequest.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -171,6 +236,19 @@ class CredentialAwards:
         return report
 
 
-def _attribution(version: FrameworkVersion) -> str:
-    sources = "; ".join(f"{name}: {value}" for name, value in version.sources.items())
-    return ". ".join(part for part in (version.attribution, sources) if part)
+def purge_requests(session: Session, before: dt.datetime, limit: int) -> int:
+    """Delete up to `limit` credential requests done (issued or cancelled) before `before`; the
+    credentials stay. Returns how many; flushes, the caller commits."""
+    ids = list(
+        session.scalars(
+            select(CredentialRequest.id)
+            .where(
+                is_state(CredentialRequest.state, *DONE_REQUEST_STATES),
+                CredentialRequest.done_at < before,
+            )
+            .order_by(CredentialRequest.state, CredentialRequest.done_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    return delete_by_id(session, CredentialRequest, ids)

@@ -1,10 +1,11 @@
-"""Append-only judgements and the level achievements derived from them."""
+"""Append-only judgements, the level achievements derived from them, and the evidence learners
+submit for their evaluators."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms_plugin.orm import Base, intpk, utcnow
@@ -19,7 +20,17 @@ class Judgement(Base):
     __tablename__ = "judgements"
     __table_args__ = (
         CheckConstraint("verdict IN ('met', 'not_yet', 'clear')", name="verdict"),
-        Index("ix_judgements_cell", "resource_link_id", "learner_id", "statement_id", "judged_at"),
+        # The order that decides a cell's current judgement (latest id), read backwards by the
+        # grid's current verdicts and a cell's history; on PostgreSQL it carries the verdict, so
+        # verdicts alone come from the index without reading the table.
+        Index(
+            "ix_judgements_cell",
+            "resource_link_id",
+            "learner_id",
+            "statement_id",
+            "id",
+            postgresql_include=["verdict"],
+        ),
     )
 
     id: Mapped[intpk]
@@ -33,6 +44,13 @@ class Judgement(Base):
     verdict: Mapped[str] = mapped_column(String(10))
     comment: Mapped[str | None] = mapped_column(Text)
     evidence_url: Mapped[str | None] = mapped_column(String(2048))
+    # Set on a copy recorded when the placement moved to a newer framework version: the judgement
+    # of the same statement text in the earlier version (assessment/version_move.py).
+    # (NO ACTION, not RESTRICT: checked at the end of a statement, so a statement deleting both
+    # rows, as the tests' clean-up does, is not refused.)
+    carried_over_from_id: Mapped[int | None] = mapped_column(ForeignKey("judgements.id"))
+    # The evaluator ticked "show in the credential": the comment goes into its evidence.
+    show_in_credential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     judged_by_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
     judged_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -70,3 +88,32 @@ class LevelAchievement(Base):
     withdrawn_by_judgement_id: Mapped[int | None] = mapped_column(
         ForeignKey("judgements.id", ondelete="RESTRICT")
     )
+
+
+class EvidenceSubmission(Base):
+    """Evidence a learner submitted for one statement of one placement: a link and a note. Rows are
+    never updated or deleted (history). A submission is waiting until a judgement of its cell
+    (learner x statement) is recorded after it, that is, one newer than `last_judgement_id`."""
+
+    __tablename__ = "evidence_submissions"
+    __table_args__ = (
+        Index(
+            "ix_evidence_submissions_cell", "resource_link_id", "learner_id", "statement_id", "id"
+        ),
+    )
+
+    id: Mapped[intpk]
+    resource_link_id: Mapped[int] = mapped_column(
+        ForeignKey("resource_links.id", ondelete="RESTRICT")
+    )
+    learner_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    statement_id: Mapped[int] = mapped_column(
+        ForeignKey("framework_statements.id", ondelete="RESTRICT")
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    note: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_judgement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("judgements.id", ondelete="RESTRICT")
+    )
+    """The cell's latest judgement when this was submitted (None: never judged)."""

@@ -13,7 +13,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app
 from flask.typing import ResponseReturnValue
 
-from lms_plugin.assessment.schemas import JudgementItemSchema, JudgementsRequestSchema
+from lms_plugin.assessment.schemas import (
+    EvidenceRequestSchema,
+    JudgementItemSchema,
+    JudgementsRequestSchema,
+)
 from lms_plugin.orm import MAX_ID
 
 blueprint = Blueprint("openapi", __name__)
@@ -73,12 +77,45 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "verdict": {"enum": ["met", "not_yet"]},
                         "comment": NULLABLE_TEXT,
                         "evidence_url": NULLABLE_TEXT,
+                        "show_in_credential": {"type": "boolean"},
                         "judged_at": TIMESTAMP,
                         "judged_by": TEXT,
                     }
                 )
             ),
-        }
+            "waiting": {
+                **_array(
+                    _object(
+                        {
+                            "learner_id": ID,
+                            "statement_id": ID,
+                            "count": {"type": "integer", "minimum": 1},
+                            "submitted_at": {
+                                **TIMESTAMP,
+                                "description": "When the newest of them was submitted",
+                            },
+                        }
+                    )
+                ),
+                "description": "The cells shown with evidence from the learner waiting for an"
+                " evaluator (submitted since the cell's latest judgement): how many submissions."
+                " A judgement of the cell ends the wait (GET /judgements lists them, with"
+                " `waiting` and `looked_at`)",
+            },
+            "paging": _object(
+                {
+                    "page": {"type": "integer", "minimum": 1},
+                    "pages": {"type": "integer", "minimum": 1},
+                    "per_page": {"type": "integer", "minimum": 1},
+                    "matching": {"type": "integer", "minimum": 0},
+                    "total": {"type": "integer", "minimum": 0},
+                    "sort": {"enum": ["name", "progress"]},
+                    "q": TEXT,
+                    "state": {"enum": ["", "unjudged", "missing-level", "evidence-waiting"]},
+                }
+            ),
+        },
+        required=["framework", "levels", "learners", "cells"],
     ),
     "Judgement": _object(
         {
@@ -88,9 +125,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "verdict": {"enum": ["met", "not_yet", "clear"]},
             "comment": NULLABLE_TEXT,
             "evidence_url": NULLABLE_TEXT,
+            "show_in_credential": {"type": "boolean"},
             "judged_by": TEXT,
             "judged_by_id": ID,
             "judged_at": TIMESTAMP,
+            "carried_over_from": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID},
         }
     ),
     "Judged": _object(
@@ -106,7 +145,34 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         }
     ),
     "LevelChange": _object({"learner_id": ID, "level": TEXT}),
-    "History": _object({"judgements": _array(_ref("Judgement"))}),
+    "History": _object(
+        {
+            "judgements": _array(_ref("Judgement")),
+            "submissions": {
+                **_array(_ref("EvidenceSubmission")),
+                "description": "Evidence the learners submitted for these cells, newest first",
+            },
+        },
+        required=["judgements"],
+    ),
+    "EvidenceSubmission": _object(
+        {
+            "id": ID,
+            "learner_id": ID,
+            "statement_id": ID,
+            "url": TEXT,
+            "note": NULLABLE_TEXT,
+            "submitted_at": TIMESTAMP,
+            "waiting": {
+                "type": "boolean",
+                "description": "No judgement of its cell has been recorded since it was submitted",
+            },
+            "looked_at": {
+                **NULLABLE_TIMESTAMP,
+                "description": "When the first judgement of its cell after it was recorded",
+            },
+        }
+    ),
     "Progress": _object(
         {
             "learner": _object({"id": ID, "name": TEXT}),
@@ -143,7 +209,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "level": TEXT,
                         "url": NULLABLE_TEXT,
                         "status": {"enum": ["pending", "active", "revoked"]},
-                    }
+                        "reason": {
+                            **NULLABLE_TEXT,
+                            "description": "Why it was revoked (null unless revoked; this and"
+                            " the next three are absent while pending)",
+                        },
+                        "expires": {"type": ["string", "null"], "format": "date-time"},
+                        "shareable": {
+                            "type": "boolean",
+                            "description": "Neither revoked nor expired: it may be shared",
+                        },
+                        "linkedin_url": {
+                            **NULLABLE_TEXT,
+                            "description": "LinkedIn's add-a-certification form, filled in"
+                            " (null unless shareable)",
+                        },
+                    },
+                    required=["id", "level", "url", "status"],
                 )
             ),
         }
@@ -305,13 +387,37 @@ def build_spec(base_url: str, session_cookie: str) -> dict[str, Any]:
         spec.components.schema(name, schema)
     spec.components.schema("JudgementItem", schema=JudgementItemSchema)
     spec.components.schema("JudgementsRequest", schema=JudgementsRequestSchema)
+    spec.components.schema("EvidenceRequest", schema=EvidenceRequestSchema)
     spec.path(
         path="/grid",
         operations={
             "get": {
                 "summary": "The grid of learners x statements with current verdicts (staff)",
+                "description": "Every learner, unless `page` is given: then 100 learners a page"
+                " and `paging` in the answer. `q` (words of the name, ignoring case and accents)"
+                " and `state` narrow it (`evidence-waiting`: learners with evidence waiting for an"
+                " evaluator), `sort` orders it (progress: fewest statements met"
+                " first). Bad parameters: 400.",
                 "security": READ,
-                "responses": {"200": _answer("The grid", "Grid"), **LAUNCHED},
+                "parameters": [
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 999_999},
+                    },
+                    {"name": "sort", "in": "query", "schema": {"enum": ["name", "progress"]}},
+                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "schema": {"enum": ["unjudged", "missing-level", "evidence-waiting"]},
+                    },
+                ],
+                "responses": {
+                    "200": _answer("The grid", "Grid"),
+                    "400": BAD_QUERY,
+                    **LAUNCHED,
+                },
             }
         },
     )
@@ -357,6 +463,73 @@ def build_spec(base_url: str, session_cookie: str) -> dict[str, Any]:
         },
     )
     spec.path(
+        path="/evidence",
+        operations={
+            "post": {
+                "summary": "Submit evidence for a statement of the activity (the learner, for"
+                " themself)",
+                "security": WRITE,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "EvidenceRequest"}},
+                },
+                "responses": {
+                    "201": _answer("Kept, waiting for an evaluator", "EvidenceSubmission"),
+                    "400": _error("Not JSON, or not this shape"),
+                    "413": TOO_LARGE,
+                    "422": _error("The link or the note cannot be used; `errors` names the field"),
+                    "429": _error("Too many submissions in the last hour: nothing was kept"),
+                    "503": _error("Busy: nothing was kept; retry after the `Retry-After` seconds"),
+                    **LAUNCHED,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/credentials/{credential_id}/offer",
+        operations={
+            "post": {
+                "summary": "Offer one of the launched learner's own credentials to a wallet: a new"
+                " copy bound to the wallet's DID, picked up once within 10 minutes (OpenID4VCI"
+                " offer by reference, or the VC-API exchange)",
+                "security": WRITE,
+                "parameters": [
+                    {
+                        "name": "credential_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "format": "uuid"},
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "The offer (its secrets are shown only here)",
+                        "content": {
+                            "application/json": {
+                                "schema": _object(
+                                    {
+                                        "offer_uri": {"type": "string"},
+                                        "exchange_url": {"type": "string", "format": "uri"},
+                                        "expires_at": {"type": "string", "format": "date-time"},
+                                        "tx_code": {"type": "string"},
+                                    },
+                                    required=["offer_uri", "exchange_url", "expires_at"],
+                                )
+                            }
+                        },
+                    },
+                    "404": _error("No credential with this id"),
+                    "429": _error("Too many offers in the last hour: nothing was made"),
+                    **LAUNCHED,
+                    "409": _error(
+                        "The credential is revoked or expired, or its level withdrawn (or the"
+                        " activity has no competency framework yet)"
+                    ),
+                },
+            }
+        },
+    )
+    spec.path(
         path="/progress",
         operations={
             "get": {
@@ -368,6 +541,63 @@ def build_spec(base_url: str, session_cookie: str) -> dict[str, Any]:
                 "responses": {
                     "200": _answer("Progress", "Progress"),
                     "400": _error("A bad `learner_id`, or none given by staff"),
+                    **LAUNCHED,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/clr",
+        operations={
+            "get": {
+                "summary": "A learner's credentials in force in this activity as one signed CLR 2.0"
+                " ClrCredential (the level credentials embedded as issued, with the order of"
+                " the levels): their own, or (staff) any learner of the course",
+                "security": READ,
+                "parameters": [
+                    _id_query("learner_id", "Required for staff; a learner may name only themself"),
+                    {
+                        "name": "download",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["1"]},
+                        "description": "Answer it as a file to save"
+                        " (`<framework>-levels-<date>.json`)",
+                    },
+                    {
+                        "name": "launch_id",
+                        "in": "query",
+                        "schema": {"type": "string", "maxLength": 100},
+                        "description": "The launch, for links that cannot send `X-LTI-Launch-Id`",
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The signed ClrCredential (CLR 2.0.1, W3C VC 2.0)",
+                        "content": {
+                            "application/ld+json": {
+                                "schema": _object(
+                                    {
+                                        "@context": {"type": "array", "items": {"type": "string"}},
+                                        "id": {"type": "string"},
+                                        "type": {"type": "array", "items": {"type": "string"}},
+                                        "issuer": {"type": "object"},
+                                        "credentialSubject": {"type": "object"},
+                                        "proof": {"type": "array"},
+                                    },
+                                    required=[
+                                        "@context",
+                                        "id",
+                                        "type",
+                                        "issuer",
+                                        "credentialSubject",
+                                        "proof",
+                                    ],
+                                )
+                            }
+                        },
+                    },
+                    "400": _error("A bad query parameter, or no `learner_id` given by staff"),
+                    "404": _error("The learner holds no credential in force in this activity"),
                     **LAUNCHED,
                 },
             }
@@ -414,6 +644,51 @@ def build_spec(base_url: str, session_cookie: str) -> dict[str, Any]:
                         " `Retry-After` seconds",
                         "Verification",
                     ),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/identity-check",
+        operations={
+            "post": {
+                "summary": "Whether an e-mail address is the earner's (public: no launch)",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                **_object(
+                                    {
+                                        "credential": {
+                                            "description": "The credential, or its URL",
+                                            "oneOf": [{"type": "object"}, {"type": "string"}],
+                                        },
+                                        "email": {"type": "string", "maxLength": 320},
+                                    },
+                                    required=["credential", "email"],
+                                ),
+                                "additionalProperties": False,
+                            },
+                            "example": {"credential": CREDENTIAL_EXAMPLE, "email": "a@example.org"},
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "Match or not; nothing else is said",
+                        "content": {
+                            "application/json": {
+                                "schema": _object(
+                                    {"match": {"type": "boolean"}}, required=["match"]
+                                )
+                            }
+                        },
+                    },
+                    "400": _error("Not those two keys, not one e-mail address, or no credential"),
+                    "413": TOO_LARGE,
+                    "503": _error("Too many verifications at once; retry after `Retry-After`"),
                 },
             }
         },

@@ -4,20 +4,27 @@ and learners)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime as dt
+import json
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, case, exists, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from lms_plugin.assessment import services
-from lms_plugin.assessment.models import Judgement, LevelAchievement
+from lms_plugin.assessment.models import EvidenceSubmission, Judgement, LevelAchievement
 from lms_plugin.assessment.services import Placement
+from lms_plugin.credentials import sharing
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential, CredentialRequest
 from lms_plugin.frameworks.models import Level
-from lms_plugin.lti.models import Person
-from lms_plugin.orm import utc_iso
+from lms_plugin.lti.models import Enrollment, Person
+from lms_plugin.orm import utc_iso, utcnow
 
 
 def learner_credentials(
@@ -52,6 +59,7 @@ def learner_credentials(
         .where(Credential.learner_id == learner_id, LevelAchievement.resource_link_id == link_id)
         .order_by(Credential.issued_at.desc(), Credential.id)
     )
+    now = utcnow()
     return waiting + [
         {
             "id": credential.id,
@@ -59,17 +67,42 @@ def learner_credentials(
             "level_label": level.label,
             "url": settings.credential_url(credential.id),
             "status": "revoked" if credential.revoked_at else "active",
+            "reason": credential.revocation_reason,
+            "expires": utc_iso(credential.valid_until) if credential.valid_until else None,
+            **_sharing(settings, credential, now),
         }
         for credential, level in session.execute(query)
     ]
 
 
+def _sharing(settings: IssuerSettings, credential: Credential, now: dt.datetime) -> dict[str, Any]:
+    """Whether the learner may still share the credential, and LinkedIn's form for it if so."""
+    if not sharing.offerable(credential.revoked_at, credential.valid_until, now):
+        return {"shareable": False, "linkedin_url": None}
+    url = sharing.linkedin_url(
+        json.loads(credential.document),
+        credential.id,
+        credential.issued_at,
+        settings.credential_url(credential.id),
+    )
+    return {"shareable": True, "linkedin_url": url}
+
+
 def link_credentials(
     session: Session, settings: IssuerSettings, link_id: int
 ) -> list[dict[str, Any]]:
-    """Every credential issued in one activity, newest first, for staff."""
+    """Every credential issued in one activity, newest first, for staff (light rows: not the
+    signed documents)."""
     query = (
-        select(Credential, Level, Person)
+        select(
+            Credential.id,
+            Credential.issued_at,
+            Credential.revoked_at,
+            Credential.revocation_reason,
+            Level.label,
+            Person.name,
+            Person.sub,
+        )
         .join(LevelAchievement, LevelAchievement.id == Credential.achievement_id)
         .join(Level, Level.id == Credential.level_id)
         .join(Person, Person.id == Credential.learner_id)
@@ -78,15 +111,15 @@ def link_credentials(
     )
     return [
         {
-            "id": credential.id,
-            "learner": person.name or person.sub,
-            "level_label": level.label,
-            "url": settings.credential_url(credential.id),
-            "issued_at": credential.issued_at,
-            "revoked": credential.revoked_at is not None,
-            "reason": credential.revocation_reason,
+            "id": row.id,
+            "learner": row.name or row.sub,
+            "level_label": row.label,
+            "url": settings.credential_url(row.id),
+            "issued_at": row.issued_at,
+            "revoked": row.revoked_at is not None,
+            "reason": row.revocation_reason,
         }
-        for credential, level, person in session.execute(query)
+        for row in session.execute(query)
     ]
 
 
@@ -107,24 +140,311 @@ def judgement_json(judgement: Judgement, names: dict[int, str]) -> dict[str, Any
         "verdict": judgement.verdict,
         "comment": judgement.comment,
         "evidence_url": judgement.evidence_url,
+        "show_in_credential": judgement.show_in_credential,
         "judged_by": names.get(judgement.judged_by_id, ""),
         "judged_by_id": judgement.judged_by_id,
         "judged_at": utc_iso(judgement.judged_at),
+        # The earlier version's judgement this one copies (placement moved), else null.
+        "carried_over_from": judgement.carried_over_from_id,
     }
 
 
-def grid_json(session: Session, placement: Placement) -> dict[str, Any]:
-    """The whole grid in a constant number of queries, whatever the number of learners."""
-    people = services.learners(session, placement.link.course_id)
-    verdicts = services.current_verdicts(session, placement.link.id)
+PAGE_SIZE = 100
+SORTS = ("name", "progress")
+MAX_FILTER = 200
+# Letters that Unicode does not decompose into a base letter and a mark (as grid.js had them).
+_FOLDS = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "œ": "oe",
+                        "þ": "th", "ı": "i"})  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """Text for matching names: lower case, no accents ("Chloé" -> "chloe", "Ø" -> "o"),
+    single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_FOLDS)
+    return " ".join(bare.split())
+
+
+@dataclass(frozen=True)
+class GridQuery:
+    """Which learners the grid shows: all of them (`page` None, the API's default) or one page,
+    by name or by progress (fewest statements met first), optionally filtered by name (ignoring
+    case and accents, every word) and by what is left to do (`STATES`)."""
+
+    page: int | None = None
+    sort: str = "name"
+    q: str = ""
+    state: str = ""
+    size: int = PAGE_SIZE
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], paged: bool) -> GridQuery:
+        """From query (or form) parameters; ValueError in words for anything else. `paged`:
+        page 1 when no page is named (the grid page), else every learner unless one is."""
+        page_text = args.get("page", "").strip()
+        if page_text and not (page_text.isdigit() and 0 < int(page_text) < 10**6):
+            raise ValueError("page must be a whole number from 1")
+        sort = args.get("sort", "").strip() or "name"
+        if sort not in SORTS:
+            raise ValueError("sort must be name or progress")
+        state = args.get("state", "").strip()
+        if state and state not in STATES:
+            raise ValueError("state must be one of: " + ", ".join(STATES))
+        q = args.get("q", "")
+        if len(q) > MAX_FILTER:
+            raise ValueError(f"the name filter is longer than {MAX_FILTER} characters")
+        page = int(page_text) if page_text else (1 if paged else None)
+        return cls(page=page, sort=sort, q=q.strip(), state=state)
+
+    @property
+    def filtered(self) -> bool:
+        return bool(fold(self.q)) or bool(self.state)
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """What a learner has done in the placement: statements judged and met, levels held, and
+    statements with evidence waiting for an evaluator."""
+
+    judged: int = 0
+    met: int = 0
+    levels: int = 0
+    waiting: int = 0
+
+
+# The state filters, on a learner's standing and the placement's numbers of statements and levels.
+STATES: dict[str, Callable[[_Standing, int, int], bool]] = {
+    "unjudged": lambda standing, statements, _levels: standing.judged < statements,
+    "missing-level": lambda standing, _statements, levels: standing.levels < levels,
+    "evidence-waiting": lambda standing, _statements, _levels: standing.waiting > 0,
+}
+
+
+# Standings by database and link, with the version they were read at (`_standings_version`),
+# most recently used last.
+_KEPT: OrderedDict[tuple[str, int], tuple[tuple[Any, ...], dict[int, _Standing]]] = OrderedDict()
+_KEEP_LINKS = 32
+
+
+def _standings_version(session: Session, placement: Placement) -> tuple[Any, ...]:
+    """What a link's standings follow: its newest judgement and evidence submission (both only
+    ever added) and its achievements (added, or withdrawn when the rule changes), read from their
+    indexes."""
+    link_id = placement.link.id
+    newest = session.scalar(
+        select(func.max(Judgement.id)).where(Judgement.resource_link_id == link_id)
+    )
+    achievements = session.execute(
+        select(
+            func.count(), func.max(LevelAchievement.id), func.max(LevelAchievement.withdrawn_at)
+        ).where(LevelAchievement.resource_link_id == link_id)
+    ).one()
+    submitted = session.scalar(
+        select(func.max(EvidenceSubmission.id)).where(
+            EvidenceSubmission.resource_link_id == link_id
+        )
+    )
+    scope = (tuple(placement.statements), tuple(level.id for level in placement.levels))
+    return (newest, submitted, *achievements, scope)
+
+
+def _standings(session: Session, placement: Placement) -> dict[int, _Standing]:
+    """Every learner's standing: read again only when the link has changed since (a sort by
+    progress is paged through, and asked for again after each judgement)."""
+    version = _standings_version(session, placement)
+    key = (str(session.get_bind().url), placement.link.id)
+    kept = _KEPT.get(key)
+    if kept is not None and kept[0] == version:
+        _KEPT.move_to_end(key)
+        return kept[1]
+    standings = _read_standings(session, placement)
+    _KEPT[key] = (version, standings)
+    _KEPT.move_to_end(key)
+    while len(_KEPT) > _KEEP_LINKS:
+        _KEPT.popitem(last=False)
+    return standings
+
+
+def _read_standings(session: Session, placement: Placement) -> dict[int, _Standing]:
+    """Every learner's standing, in three aggregate queries (no row per cell leaves the database).
+    Each cell's latest verdict is read as `services.current_verdicts` reads it: PostgreSQL walks
+    `ix_judgements_cell` backwards keeping each cell's first row (`DISTINCT ON`, from the index
+    alone); SQLite's max() takes the other columns from the row holding the maximum."""
+    link_id = placement.link.id
+    where = (
+        Judgement.resource_link_id == link_id,
+        Judgement.statement_id.in_(list(placement.statements)),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        latest = (
+            select(Judgement.learner_id, Judgement.verdict)
+            .where(*where)
+            .ext(distinct_on(Judgement.learner_id, Judgement.statement_id))
+            .order_by(
+                Judgement.learner_id.desc(), Judgement.statement_id.desc(), Judgement.id.desc()
+            )
+        ).subquery()
+    else:
+        latest = (
+            select(Judgement.learner_id, Judgement.verdict, func.max(Judgement.id))
+            .where(*where)
+            .group_by(Judgement.learner_id, Judgement.statement_id)
+        ).subquery()
+    counts = session.execute(
+        select(
+            latest.c.learner_id,
+            func.count().label("judged"),
+            func.sum(case((latest.c.verdict == "met", 1), else_=0)).label("met"),
+        )
+        .where(latest.c.verdict != "clear")
+        .group_by(latest.c.learner_id)
+    )
+    found = {row.learner_id: _Standing(row.judged, int(row.met or 0)) for row in counts}
+    held = session.execute(
+        select(LevelAchievement.learner_id, func.count().label("levels"))
+        .where(
+            LevelAchievement.resource_link_id == link_id,
+            LevelAchievement.withdrawn_at.is_(None),
+            LevelAchievement.level_id.in_([level.id for level in placement.levels]),
+        )
+        .group_by(LevelAchievement.learner_id)
+    )
+    for row in held:
+        was = found.get(row.learner_id, _Standing())
+        found[row.learner_id] = _Standing(was.judged, was.met, row.levels)
+    waiting = session.execute(
+        select(
+            EvidenceSubmission.learner_id,
+            func.count(EvidenceSubmission.statement_id.distinct()).label("cells"),
+        )
+        .where(
+            EvidenceSubmission.resource_link_id == link_id,
+            EvidenceSubmission.statement_id.in_(list(placement.statements)),
+            ~exists(_later_judgements(Judgement.id)),
+        )
+        .group_by(EvidenceSubmission.learner_id)
+    )
+    for row in waiting:
+        was = found.get(row.learner_id, _Standing())
+        found[row.learner_id] = _Standing(was.judged, was.met, was.levels, row.cells)
+    return found
+
+
+def _roster_query(course_id: int) -> Any:
+    return (
+        select(Person.id, Person.name, Person.sub)
+        .join(Enrollment, Enrollment.person_id == Person.id)
+        .where(Enrollment.course_id == course_id, Enrollment.is_staff.is_(False))
+    )
+
+
+def _roster(
+    session: Session, course_id: int, page: tuple[int, int] | None = None
+) -> list[tuple[int, str]]:
+    """The course's learners as (id, name as the roster gives it), by name: light rows, a course
+    may have thousands. `page`: (offset, limit), only those."""
+    query = _roster_query(course_id).order_by(Person.name, Person.id)
+    if page is not None:
+        query = query.offset(page[0]).limit(page[1])
+    return [(row.id, row.name or row.sub) for row in session.execute(query)]
+
+
+def _paging(query: GridQuery, matching: int, total: int) -> dict[str, Any]:
+    """Which page of `matching` learners (of `total`) the query shows: the last one if it names
+    a page beyond it."""
+    assert query.page is not None
+    pages = max(1, -(-matching // query.size))
+    return {
+        "page": min(query.page, pages),
+        "pages": pages,
+        "per_page": query.size,
+        "matching": matching,
+        "total": total,
+        "sort": query.sort,
+        "q": query.q,
+        "state": query.state,
+    }
+
+
+def _chosen(
+    session: Session, placement: Placement, query: GridQuery, everyone: list[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    """The learners a query's name and state filters keep, in its order."""
+    if not (query.filtered or query.sort == "progress"):
+        return everyone
+    words = fold(query.q).split()
+    chosen = [p for p in everyone if all(word in fold(p[1]) for word in words)]
+    if query.state or query.sort == "progress":
+        standings = _standings(session, placement)
+        if query.state:
+            keep = STATES[query.state]
+            sizes = (len(placement.statements), len(placement.levels))
+            chosen = [p for p in chosen if keep(standings.get(p[0], _Standing()), *sizes)]
+        if query.sort == "progress":  # stable: by name within the same progress
+            chosen.sort(key=lambda p: standings.get(p[0], _Standing()).met)
+    return chosen
+
+
+def grid_json(
+    session: Session, placement: Placement, query: GridQuery | None = None, *, judged: bool = True
+) -> dict[str, Any]:
+    """The grid, or one page of it (`query`), in a constant number of queries whatever the number
+    of learners: the cells are read for the learners shown only. With a page, `paging` says
+    which (`page`, `pages`, `per_page`, `matching`, `total`, `sort`, `q`, `state`). `waiting`:
+    the cells shown with evidence waiting for an evaluator (how many submissions, the newest
+    when). `judged`: each cell's `judged_at` and `judged_by` (the grid page shows neither)."""
+    query = query or GridQuery()
+    course_id = placement.link.course_id
+    paging: dict[str, Any] | None = None
+    ids: list[int] | None = None
+    if query.page is not None and query.sort == "name" and not query.filtered:
+        # A page of everyone by name: the database counts and pages (no row for the others).
+        total = session.scalar(
+            select(func.count()).select_from(_roster_query(course_id).subquery())
+        )
+        paging = _paging(query, total or 0, total or 0)
+        offset = (paging["page"] - 1) * query.size
+        shown = _roster(session, course_id, (offset, query.size))
+        ids = [p[0] for p in shown]
+    else:
+        everyone = _roster(session, course_id)
+        chosen = _chosen(session, placement, query, everyone)
+        shown = chosen
+        if query.page is not None:
+            paging = _paging(query, len(chosen), len(everyone))
+            offset = (paging["page"] - 1) * query.size
+            shown = chosen[offset : offset + query.size]
+        ids = None if shown is everyone else [p[0] for p in shown]
+    link_id = placement.link.id
+    verdicts = services.current_verdicts(session, link_id, ids) if shown else {}
     level_keys = {level.id: level.key for level in placement.levels}
     achieved: dict[int, list[str]] = {}
-    for achievement in services.active_achievements(session, placement.link.id):
+    achievements = services.active_achievements(session, link_id, ids) if shown else []
+    for achievement in achievements:
         if achievement.level_id in level_keys:
             achieved.setdefault(achievement.learner_id, []).append(level_keys[achievement.level_id])
-    judges = names(session, (j.judged_by_id for j in verdicts.values()))
-    learner_ids = {p.id for p in people}
-    return {
+    judges = names(session, (j.judged_by_id for j in verdicts.values())) if judged else {}
+    learner_ids = {p[0] for p in shown}
+    statements = placement.statements
+    cells: list[dict[str, Any]] = []
+    # Unpacked by position (the columns of `current_verdicts`): a page has thousands of cells.
+    for learner, statement, verdict, _, comment, link, shown_, judge, at in verdicts.values():
+        if verdict == "clear" or learner not in learner_ids or statement not in statements:
+            continue
+        cell = {
+            "learner_id": learner,
+            "statement_id": statement,
+            "verdict": verdict,
+            "comment": comment,
+            "evidence_url": link,
+            "show_in_credential": shown_,
+        }
+        if judged:
+            cell["judged_at"] = utc_iso(at)
+            cell["judged_by"] = judges.get(judge, "")
+        cells.append(cell)
+    waiting = _waiting_cells(session, link_id, ids) if shown else []
+    grid: dict[str, Any] = {
         "framework": {
             "id": placement.version.id,
             "title": placement.version.title,
@@ -139,25 +459,24 @@ def grid_json(session: Session, placement: Placement) -> dict[str, Any]:
             for level in placement.levels
         ],
         "learners": [
-            {"id": p.id, "name": p.name or p.sub, "achieved": achieved.get(p.id, [])}
-            for p in people
+            {"id": learner_id, "name": name, "achieved": achieved.get(learner_id, [])}
+            for learner_id, name in shown
         ],
-        "cells": [
+        "cells": cells,
+        "waiting": [
             {
-                "learner_id": j.learner_id,
-                "statement_id": j.statement_id,
-                "verdict": j.verdict,
-                "comment": j.comment,
-                "evidence_url": j.evidence_url,
-                "judged_at": utc_iso(j.judged_at),
-                "judged_by": judges.get(j.judged_by_id, ""),
+                "learner_id": row.learner_id,
+                "statement_id": row.statement_id,
+                "count": row.count,
+                "submitted_at": utc_iso(row.submitted_at),
             }
-            for j in verdicts.values()
-            if j.verdict != "clear"
-            and j.learner_id in learner_ids
-            and j.statement_id in placement.statements
+            for row in waiting
+            if row.learner_id in learner_ids and row.statement_id in statements
         ],
     }
+    if paging is not None:
+        grid["paging"] = paging
+    return grid
 
 
 def progress_json(
@@ -203,3 +522,90 @@ def _progress_statement(statement_id: int, text: str, judgement: Row[Any] | None
             "judged_at": utc_iso(judgement.judged_at),
         }
     return {"id": statement_id, "text": text, **judged}
+
+
+def _later_judgements(*columns: Any) -> Any:
+    """Judgements of a submission's cell recorded after it (correlated to EvidenceSubmission)."""
+    submission = EvidenceSubmission
+    return (
+        select(*columns)
+        .where(
+            Judgement.resource_link_id == submission.resource_link_id,
+            Judgement.learner_id == submission.learner_id,
+            Judgement.statement_id == submission.statement_id,
+            Judgement.id > func.coalesce(submission.last_judgement_id, 0),
+        )
+        .correlate(submission)
+    )
+
+
+def evidence_submissions(
+    session: Session,
+    link_id: int,
+    learner_id: int | None = None,
+    statement_id: int | None = None,
+    *,
+    learner_ids: Iterable[int] | None = None,
+    waiting_only: bool = False,
+) -> list[dict[str, Any]]:
+    """Evidence learners submitted in an activity (optionally one learner and/or statement),
+    newest first, each with `waiting` (no judgement of its cell since) and `looked_at` (when the
+    first judgement after it was recorded)."""
+    looked_at = _later_judgements(func.min(Judgement.judged_at)).scalar_subquery()
+    query = select(EvidenceSubmission, looked_at.label("looked_at")).where(
+        EvidenceSubmission.resource_link_id == link_id
+    )
+    if learner_id is not None:
+        query = query.where(EvidenceSubmission.learner_id == learner_id)
+    if statement_id is not None:
+        query = query.where(EvidenceSubmission.statement_id == statement_id)
+    if learner_ids is not None:
+        query = query.where(EvidenceSubmission.learner_id.in_(list(learner_ids)))
+    if waiting_only:
+        query = query.where(~exists(_later_judgements(Judgement.id)))
+    rows = session.execute(query.order_by(EvidenceSubmission.id.desc()))
+    return [evidence_json(submission, looked) for submission, looked in rows]
+
+
+def evidence_json(submission: EvidenceSubmission, looked_at: Any = None) -> dict[str, Any]:
+    return {
+        "id": submission.id,
+        "learner_id": submission.learner_id,
+        "statement_id": submission.statement_id,
+        "url": submission.url,
+        "note": submission.note,
+        "submitted_at": utc_iso(submission.submitted_at),
+        "waiting": looked_at is None,
+        "looked_at": utc_iso(looked_at) if looked_at is not None else None,
+    }
+
+
+def _waiting_cells(
+    session: Session, link_id: int, learner_ids: Iterable[int] | None
+) -> list[Row[Any]]:
+    """The cells with evidence waiting (`learner_id`, `statement_id`, `count`, newest
+    `submitted_at`), by learner and statement, counted by the database in one query."""
+    query = select(
+        EvidenceSubmission.learner_id,
+        EvidenceSubmission.statement_id,
+        func.count().label("count"),
+        func.max(EvidenceSubmission.submitted_at).label("submitted_at"),
+    ).where(
+        EvidenceSubmission.resource_link_id == link_id, ~exists(_later_judgements(Judgement.id))
+    )
+    if learner_ids is not None:
+        query = query.where(EvidenceSubmission.learner_id.in_(list(learner_ids)))
+    query = query.group_by(EvidenceSubmission.learner_id, EvidenceSubmission.statement_id)
+    order = (EvidenceSubmission.learner_id, EvidenceSubmission.statement_id)
+    return list(session.execute(query.order_by(*order)))
+
+
+def waiting_evidence(
+    session: Session, link_id: int, learner_ids: Iterable[int] | None = None
+) -> dict[tuple[int, int], list[dict[str, Any]]]:
+    """The evidence still waiting for an evaluator, per cell `(learner id, statement id)`, newest
+    first (for the grid's "evidence waiting" flag and filter), in one query."""
+    waiting: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for item in evidence_submissions(session, link_id, learner_ids=learner_ids, waiting_only=True):
+        waiting.setdefault((item["learner_id"], item["statement_id"]), []).append(item)
+    return waiting

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from lms_plugin.assessment.evidence import MAX_NOTE
 from lms_plugin.assessment.models import VERDICTS
 from lms_plugin.assessment.services import MAX_BATCH, MAX_COMMENT, MAX_URL
 from lms_plugin.orm import MAX_ID
@@ -35,6 +36,15 @@ class QueryId(RecordId):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only (marshmallow also takes "yes", 1, 0, ...)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean: true or false.")
+        return value
+
+
 KEEP_OR_SET = (
     "The {what} of this judgement; an empty string: none. Absent or null: with the cell's current"
     " verdict, the current {what} stays; with another verdict, none. An item that leaves the cell"
@@ -61,6 +71,14 @@ class JudgementItemSchema(Schema):
         validate=validate.Length(max=MAX_URL),
         metadata={"description": KEEP_OR_SET.format(what="evidence link") + " An http(s) URL."},
     )
+    show_in_credential = StrictBoolean(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Whether the comment is shown in the learner's credential (evidence)."
+            " Absent or null: as it is, except that a new or changed comment is not shown."
+        },
+    )
 
 
 class JudgementsRequestSchema(Schema):
@@ -71,6 +89,26 @@ class JudgementsRequestSchema(Schema):
         fields.Nested(JudgementItemSchema),
         required=True,
         validate=validate.Length(min=1, max=MAX_BATCH),
+    )
+
+
+class EvidenceRequestSchema(Schema):
+    """A learner's evidence for one statement of their activity (themself: no learner id)."""
+
+    class Meta:
+        unknown = RAISE
+
+    statement_id = RecordId(required=True)
+    url = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_URL),
+        metadata={"description": "The evidence: an http(s) URL with a host (no user name)."},
+    )
+    note = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_NOTE),
+        metadata={"description": "For the evaluator; empty or null: none."},
     )
 
 
@@ -87,6 +125,14 @@ class ProgressQuerySchema(Schema):
         unknown = RAISE
 
     learner_id = QueryId(load_default=None)
+
+
+class ClrQuerySchema(ProgressQuerySchema):
+    """`GET /api/v1/clr`: whose (staff), `download=1` to save it as a file, and the launch (a
+    link from the learner's page names it here, as it cannot send the header)."""
+
+    download = fields.String(load_default=None, validate=validate.Equal("1"))
+    launch_id = fields.String(load_default=None, validate=validate.Length(max=100))
 
 
 def first_item_index(messages: Any) -> int | None:

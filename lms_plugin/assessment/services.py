@@ -10,6 +10,8 @@ a decision, and re-recording one (a bulk action over cells already met, a dialog
 opened) would replace its comment and evidence. `comment` and `evidence_url` of a request: a string
 sets it (empty or blank: none); None (absent or null in the API) keeps the cell's current one when
 the verdict stays the same, and means none with a new verdict (a comment explains its verdict).
+`show_in_credential` (the evaluator's tick: the comment goes into the learner's credential) is
+likewise kept when absent, except that a new or changed comment is not shown unless ticked again.
 
 Judging is serialized per learner and placement (`lock_learners`): the roll-up and the listeners
 read the cell's latest judgement and the active achievements, then write on that basis, so two
@@ -25,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Integer, Row, bindparam, func, select, true
 from sqlalchemy import text as sql
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import Session, selectinload
 
 from lms_plugin.assessment.models import VERDICTS, Judgement, LevelAchievement
@@ -56,6 +59,8 @@ class JudgementRequest:
     verdict: str
     comment: str | None = None
     evidence_url: str | None = None
+    show_in_credential: bool | None = None
+    """The comment goes into the credential's evidence; None: as `comment` (kept or not)."""
 
 
 @dataclass(frozen=True)
@@ -110,9 +115,10 @@ class Outcome:
     """Indexes of the requests that would have left their cell as it was: nothing recorded."""
 
 
-CellState = tuple[str, str | None, str | None]
-"""A cell's verdict, comment and evidence URL ("clear", None, None when never judged)."""
-NOT_JUDGED: CellState = ("clear", None, None)
+CellState = tuple[str, str | None, str | None, bool]
+"""A cell's verdict, comment, evidence URL and whether its comment shows in the credential
+("clear", None, None, False when never judged)."""
+NOT_JUDGED: CellState = ("clear", None, None, False)
 
 
 def load_placement(session: Session, link: ResourceLink) -> Placement | None:
@@ -164,7 +170,7 @@ def record_judgements(
     _reread_rule(session, placement)
     now = now or utcnow()
     cells: dict[tuple[int, int], CellState] = {
-        key: (row.verdict, row.comment, row.evidence_url)
+        key: (row.verdict, row.comment, row.evidence_url, row.show_in_credential)
         for key, row in current_verdicts(session, placement.link.id, learner_ids).items()
     }
     judgements: list[Judgement] = []
@@ -185,6 +191,7 @@ def record_judgements(
                 verdict=after[0],
                 comment=after[1],
                 evidence_url=after[2],
+                show_in_credential=after[3],
                 judged_by_id=judged_by.id,
                 judged_at=now,
             )
@@ -206,12 +213,18 @@ def record_judgements(
 
 def next_state(before: CellState, request: JudgementRequest) -> CellState:
     """The cell's state once `request` is recorded (see the module's docstring)."""
-    verdict, comment, evidence_url = before
+    verdict, comment, evidence_url, shown = before
     same = request.verdict == verdict
+    kept_comment = _given(request.comment, comment if same else None)
+    if request.show_in_credential is not None:
+        shown = request.show_in_credential
+    elif not same or kept_comment != comment:
+        shown = False  # a new comment is not shown unless the evaluator ticks it again
     return (
         request.verdict,
-        _given(request.comment, comment if same else None),
+        kept_comment,
         _given(request.evidence_url, evidence_url if same else None),
+        shown and kept_comment is not None,
     )
 
 
@@ -220,27 +233,66 @@ def _given(text: str | None, kept: str | None) -> str | None:
 
 
 def current_verdicts(
-    session: Session, link_id: int, learner_ids: Iterable[int] | None = None
+    session: Session,
+    link_id: int,
+    learner_ids: Iterable[int] | None = None,
+    *,
+    details: bool = True,
 ) -> dict[tuple[int, int], Row[Any]]:
     """The latest judgement of each judged cell `(learner id, statement id)` of a link, in one
     query, as light rows (no ORM objects: a grid has thousands). Cleared cells come back with
-    verdict "clear"."""
-    latest = select(func.max(Judgement.id).label("id")).where(Judgement.resource_link_id == link_id)
-    if learner_ids is not None:
-        latest = latest.where(Judgement.learner_id.in_(list(learner_ids)))
-    latest = latest.group_by(Judgement.learner_id, Judgement.statement_id).subquery()
-    columns = (
-        Judgement.id,
-        Judgement.learner_id,
-        Judgement.statement_id,
-        Judgement.verdict,
-        Judgement.comment,
-        Judgement.evidence_url,
-        Judgement.judged_by_id,
-        Judgement.judged_at,
-    )
-    rows = session.execute(select(*columns).join(latest, latest.c.id == Judgement.id))
-    return {(row.learner_id, row.statement_id): row for row in rows}
+    verdict "clear". Rows carry `learner_id`, `statement_id`, `verdict` and, with `details`,
+    `id`, `comment`, `evidence_url`, `show_in_credential`, `judged_by_id` and `judged_at`.
+
+    Both forms read the link's rows through `ix_judgements_cell` (link, learner, statement, id),
+    so the cost follows the link's own history, never the whole table: PostgreSQL walks it
+    backwards and keeps each cell's first row (`DISTINCT ON`, for a page of learners one learner
+    at a time; without `details`, from the index alone); SQLite takes each cell's highest id
+    from the index, then reads those rows by key."""
+    columns = [Judgement.learner_id, Judgement.statement_id, Judgement.verdict]
+    if details:
+        columns += [
+            Judgement.id,
+            Judgement.comment,
+            Judgement.evidence_url,
+            Judgement.show_in_credential,
+            Judgement.judged_by_id,
+            Judgement.judged_at,
+        ]
+    link = Judgement.resource_link_id == link_id
+    if session.get_bind().dialect.name == "postgresql":
+        latest_first = (Judgement.statement_id.desc(), Judgement.id.desc())
+        if learner_ids is None:
+            query = (
+                select(*columns)
+                .where(link)
+                .ext(distinct_on(Judgement.learner_id, Judgement.statement_id))
+                .order_by(Judgement.learner_id.desc(), *latest_first)
+            )
+        else:  # learner by learner: each an ordered walk of the index, with no sort of them all
+            wanted = (
+                func.unnest(bindparam("learners", sorted(set(learner_ids)), ARRAY(Integer)))
+                .table_valued("learner_id")
+                .render_derived(name="wanted")
+            )
+            cells = (
+                select(*columns)
+                .where(link, Judgement.learner_id == wanted.c.learner_id)
+                .ext(distinct_on(Judgement.statement_id))
+                .order_by(*latest_first)
+                .lateral("cells")
+            )
+            query = select(*cells.c).select_from(wanted).join(cells, true())
+    else:
+        latest = select(func.max(Judgement.id)).where(link)
+        if learner_ids is not None:
+            latest = latest.where(Judgement.learner_id.in_(list(learner_ids)))
+        latest = latest.group_by(Judgement.learner_id, Judgement.statement_id)
+        query = select(*columns).where(Judgement.id.in_(latest.scalar_subquery()))
+    if session.autoflush:  # as `session.execute` would; Core rows skip the ORM's loading layer
+        session.flush()
+    rows = session.connection().execute(query).all()  # one fetch, not one call a row
+    return {(row[0], row[1]): row for row in rows}  # (learner_id, statement_id): by position
 
 
 def active_achievements(
@@ -390,6 +442,24 @@ def _learner_ids(session: Session, course_id: int, wanted: set[int]) -> set[int]
     return set(session.scalars(query))
 
 
+def web_link(url: str) -> bool:
+    """An absolute http(s) URL with a host, no spaces or control characters, and no user name or
+    password (`https://trusted.example@elsewhere.example/` reads as one site and is another)."""
+    if any(c.isspace() for c in url) or CONTROL_OR_LONE_SURROGATE.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and parts.password is None
+    )
+
+
 def _validate(
     placement: Placement, enrolled: set[int], request: JudgementRequest, index: int
 ) -> None:
@@ -409,7 +479,6 @@ def _validate(
             raise JudgementError(f"{name} is longer than {limit} characters", index)
         if CONTROL_OR_LONE_SURROGATE.search(text):
             raise JudgementError(f"{name} contains control characters or lone surrogates", index)
-    if request.evidence_url and request.evidence_url.strip():
-        parts = urlsplit(request.evidence_url.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise JudgementError("evidence_url must be an http(s) URL", index)
+    url = (request.evidence_url or "").strip()
+    if url and not web_link(url):
+        raise JudgementError("evidence_url must be a web link (http or https, no user name)", index)

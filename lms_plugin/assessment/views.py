@@ -1,20 +1,32 @@
 """Pages beside the grid: the rule and the cohort overview (heatmap of statements x share met)
-for staff; a learner's copy of a credential bound to their DID, staff revoking a credential."""
+for staff; the learner's page and their evidence (wallet copies of credentials: `wallets`);
+staff revoking a credential."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
-from lms_plugin.assessment import awards, read_models, services
+from lms_plugin.assessment import awards, evidence, read_models, services
 from lms_plugin.assessment.api import (
     credentials_of,
     launch_placement,
     listeners,
 )
-from lms_plugin.assessment.grid_rows import grid_rows
+from lms_plugin.assessment.grid_rows import grid_rows, statement_names
 from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.assessment.retry import retry_races
 from lms_plugin.assessment.rules import LevelRule
@@ -26,8 +38,6 @@ from lms_plugin.lti.models import Course, Person, ResourceLink
 from lms_plugin.lti.services import LaunchContext
 
 blueprint = Blueprint("assessment_pages", __name__)
-
-DID = re.compile(r"did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,2000}")
 
 
 @blueprint.post("/launch/<launch_id>/rule")
@@ -70,31 +80,25 @@ def overview(launch_id: str) -> ResponseReturnValue:
     )
 
 
-@blueprint.post("/launch/<launch_id>/credentials/<credential_id>/did")
-def bind_to_did(launch_id: str, credential_id: str) -> ResponseReturnValue:
-    """A learner asks for a copy of their credential bound to a DID they control (their wallet's),
-    instead of the hashed e-mail."""
-    launch, placement = launch_placement(staff=False, launch_id=launch_id)
-    found = credential_or_404(credential_id)
-    achievement = db.session.get(LevelAchievement, found.achievement_id)
-    if (
-        launch.staff
-        or found.learner_id != launch.person_id
-        or achievement is None
-        or achievement.resource_link_id != placement.link.id
-    ):
-        abort(403, description="Only the learner can bind their own credential to a DID.")
-    if found.revoked_at is not None or achievement.withdrawn_at is not None:
-        abort(400, description="This credential is revoked: there is nothing to re-issue.")
-    did = request.form.get("did", "").strip()
-    if not DID.fullmatch(did):
-        abort(400, description="A DID looks like did:method:identifier (e.g. did:key:z6Mk...).")
-    if not rate_limit.allow(db.session, rate_limit.CREDENTIAL_COPIES, launch.person_id):
-        abort(429, description=rate_limit.CREDENTIAL_COPIES.message())
-    awards.issue_for_achievement(
-        db.session, current_app.extensions["issuer_settings"], achievement, learner_did=did
-    )
-    return redirect(url_for("lti.launched", launch_id=launch_id), code=303)
+@blueprint.post("/launch/<launch_id>/credentials/name")
+def name_choice(launch_id: str) -> ResponseReturnValue:
+    """A learner chooses whether their credentials show their name; on a change, those still in
+    force are re-issued saying so (the old ones revoked as replaced)."""
+    launch, _ = launch_placement(staff=False, launch_id=launch_id)
+    if launch.staff:
+        abort(403, description="Only learners choose what their own credentials show.")
+    choice = request.form.get("show_name", "")
+    if choice not in ("yes", "no"):
+        abort(400, description="Choose whether to show your name: yes or no.")
+    learner = db.session.get(Person, launch.person_id)
+    assert learner is not None
+    if learner.show_name_in_credentials != (choice == "yes"):
+        if not rate_limit.allow(db.session, rate_limit.CREDENTIAL_COPIES, learner.id):
+            abort(429, description=rate_limit.CREDENTIAL_COPIES.message())
+        learner.show_name_in_credentials = choice == "yes"
+        awards.reissue_for_learner(db.session, current_app.extensions["issuer_settings"], learner)
+    anchor = "credentials-heading"
+    return redirect(url_for("lti.launched", launch_id=launch_id, _anchor=anchor), code=303)
 
 
 @blueprint.post("/launch/<launch_id>/credentials/<credential_id>/revoke")
@@ -118,7 +122,13 @@ def course_page(launch: LaunchContext, link: ResourceLink) -> ResponseReturnValu
     placement = services.load_placement(db.session, link)
     assert placement is not None
     if launch.staff:
-        grid = read_models.grid_json(db.session, placement)
+        # Query string, or the form of a cookieless page's posted links (page, sort, q, state).
+        try:
+            query = read_models.GridQuery.from_args(request.values, paged=True)
+        except ValueError as error:
+            abort(400, description=f"{error}.")
+        grid = read_models.grid_json(db.session, placement, query, judged=False)
+        waiting = {(w["learner_id"], w["statement_id"]) for w in grid["waiting"]}
         credentials = read_models.link_credentials(
             db.session, current_app.extensions["issuer_settings"], link.id
         )
@@ -127,15 +137,83 @@ def course_page(launch: LaunchContext, link: ResourceLink) -> ResponseReturnValu
             launch,
             placement=placement,
             grid=grid,
-            rows=grid_rows(grid),
+            rows=grid_rows(grid, waiting),
+            statement_names=statement_names(grid),
+            paging=grid["paging"],
+            page_url=lambda **changed: _grid_url(launch.launch_id, grid["paging"], **changed),
             credentials=credentials,
             roster=nrps.status(db.session, link.course_id),
         )
+    return learner_page(launch, placement)
+
+
+EVIDENCE_SENT = "evidence_sent"
+"""Session key: the statement whose evidence was just sent (the page says so, once)."""
+
+
+@dataclass(frozen=True)
+class EvidenceForm:
+    """What a learner typed in a statement's evidence form, with the problems to show by it."""
+
+    statement_id: int
+    url: str
+    note: str
+    errors: dict[str, str]
+
+
+def learner_page(
+    launch: LaunchContext, placement: services.Placement, form: EvidenceForm | None = None
+) -> ResponseReturnValue:
+    """The learner's own progress, their evidence per statement and a form to send more."""
     learner = db.session.get(Person, launch.person_id)
     assert learner is not None
     progress = read_models.progress_json(
         db.session, placement, learner, credentials_of(learner.id, placement)
     )
+    submissions: dict[int, list[dict[str, Any]]] = {}
+    for item in read_models.evidence_submissions(db.session, placement.link.id, learner.id):
+        submissions.setdefault(item["statement_id"], []).append(item)
     return current.render_launch_page(
-        "assessment/learner.html", launch, placement=placement, progress=progress
+        "assessment/learner.html",
+        launch,
+        placement=placement,
+        progress=progress,
+        submissions=submissions,
+        show_name=learner.show_name_in_credentials,
+        form=form,
+        sent=session.pop(EVIDENCE_SENT, None) if form is None else None,
     )
+
+
+@blueprint.post("/launch/<launch_id>/evidence")
+@retry_races
+def submit_evidence(launch_id: str) -> ResponseReturnValue:
+    """A learner sends evidence for a statement from their page: back to it, saying so (303), or
+    the page again with the problems by the fields (422)."""
+    launch, placement = launch_placement(staff=False, launch_id=launch_id)
+    if launch.staff:
+        abort(403, description="Only learners submit evidence, each for themself.")
+    raw_id = request.form.get("statement_id", "")
+    if not re.fullmatch(r"[0-9]{1,10}", raw_id):
+        abort(400, description="This form names no statement: reload the page and try again.")
+    statement_id = int(raw_id)
+    url, note = request.form.get("url", ""), request.form.get("note", "")
+    try:
+        evidence.submit(db.session, placement, launch.person_id, statement_id, url, note)
+    except evidence.NotYours as error:
+        abort(403, description=str(error))
+    except evidence.TooMany as error:
+        abort(429, description=str(error))
+    except evidence.EvidenceError as error:
+        page = learner_page(launch, placement, EvidenceForm(statement_id, url, note, error.errors))
+        return page, 422
+    session[EVIDENCE_SENT] = statement_id
+    anchor = f"statement-{statement_id}"
+    return redirect(url_for("lti.launched", launch_id=launch_id, _anchor=anchor), code=303)
+
+
+def _grid_url(launch_id: str, paging: dict[str, Any], **changed: object) -> str:
+    """The grid page's address with the current sort and filter, some of them changed."""
+    wanted = {k: paging[k] for k in ("page", "sort", "q", "state")} | changed
+    kept = {k: v for k, v in wanted.items() if v and (k, v) not in {("page", 1), ("sort", "name")}}
+    return url_for("lti.launched", launch_id=launch_id, **kept)

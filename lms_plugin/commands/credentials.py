@@ -175,8 +175,9 @@ def achievements_command(learner: str | None, as_json: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @with_appcontext
 def verify_command(file: Path) -> None:
-    """Verify a credential file offline (FILE, or - for standard input); prints the same JSON as
-    POST /api/v1/verify. Exit 0 verified, 1 not verified, 2 not a credential at all."""
+    """Verify a credential file (JSON, or an SVG badge with one baked in; FILE, or - for standard
+    input); prints the same JSON as POST /api/v1/verify. Exit 0 verified, 1 not verified, 2 not a
+    credential at all."""
     try:
         if str(file) == "-":
             data = sys.stdin.buffer.read(DEFAULT_LIMITS.max_bytes + 1)
@@ -190,6 +191,7 @@ def verify_command(file: Path) -> None:
         db.session,
         current_app.extensions["issuer_settings"],
         allow_private_addresses=current_app.config["ALLOW_PRIVATE_ADDRESSES"],
+        trust_list=current_app.extensions["trust_list"],
     )
     try:
         result = verifier.verify(data)
@@ -197,7 +199,7 @@ def verify_command(file: Path) -> None:
         click.echo(json.dumps(refused(str(error))))
         sys.exit(2)
     click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-    sys.exit(0 if result.verified else 1)
+    sys.exit(0 if result.verified else (1 if result.is_credential else 2))
 
 
 @credentials_group.command("revoke")

@@ -131,8 +131,9 @@ def serve_command(bind: str, workers: int, threads: int) -> None:
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
 @with_appcontext
 def worker_command(interval: float) -> None:
-    """Sign queued credentials, deliver scores to the LMSs and xAPI statements to the LRSs, until
-    stopped (production: run one or more beside the web workers; the demo runs it in-process)."""
+    """Sign queued credentials, deliver scores to the LMSs and xAPI statements to the LRSs, and
+    purge what was delivered more than OUTBOX_RETENTION_DAYS ago, until stopped (production: run
+    one or more beside the web workers; the demo runs it in-process)."""
     require_current_schema()
     click.echo("Worker running (Ctrl+C stops it).")
     BackgroundDelivery(current_app._get_current_object(), interval).run()  # type: ignore[attr-defined]

@@ -1,7 +1,7 @@
 """Open Badges 3.0 credentials built from plain values (no ORM objects), ready to sign.
 
-`build_achievement_credential` makes the `OpenBadgeCredential` for one achieved framework level;
-`build_clr` bundles several signed level credentials into a CLR 2.0 `ClrCredential`. Every property
+`build_achievement_credential` makes the `OpenBadgeCredential` for one achieved framework level
+(`clr.build_clr` bundles several into a CLR 2.0 `ClrCredential`). Every property
 used is defined by the pinned VC 2.0 and OB 3.0.3 contexts (the DCC verifier refuses undefined
 terms), and the learner appears only as a salted e-mail hash or a DID they gave.
 """
@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from lms_plugin.credentials.documents import OB_V3P0, VC_V2
 from lms_plugin.orm import utc_iso
@@ -21,9 +22,9 @@ from lms_plugin.orm import utc_iso
 CREDENTIAL_CONTEXT = (VC_V2, OB_V3P0)
 CREDENTIAL_TYPE = ("VerifiableCredential", "OpenBadgeCredential")
 
-# An OB 3.0 AlignmentTargetType: "CFItem" once the framework has a CASE export; until then an
-# extension value (the spec allows `ext:` + name).
-STATEMENT_TARGET_TYPE = "ext:CompetencyStatement"
+# An OB 3.0 AlignmentTargetType: statements are CASE CFItems (served at /ims/case/v1p0/CFItems/,
+# issue 15), so a statement's alignment targets its CFItem URL.
+STATEMENT_TARGET_TYPE = "CFItem"
 OCCUPATION_TARGET_TYPE = "ext:Occupation"
 OCCUPATION_FRAMEWORK = "O*NET-SOC"
 
@@ -78,12 +79,14 @@ class Level:
 
 @dataclass(frozen=True)
 class Recipient:
-    """Who earned it: a DID the learner gave, or an e-mail kept only as a salted SHA-256."""
+    """Who earned it: a DID the learner gave, or an e-mail kept only as a salted SHA-256; and
+    `name`, shown in plain only when the learner chose to show it."""
 
     did: str | None = None
     email_hash: str | None = None
     salt: str | None = None
     identity_type: str = "emailAddress"
+    name: str | None = None
 
     @classmethod
     def from_email(cls, email: str, salt: str | None = None) -> Recipient:
@@ -104,6 +107,32 @@ class Recipient:
         if not did.startswith("did:"):
             raise ValueError(f"not a DID: {did!r}")
         return cls(did=did)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A statement judged met: when, the evidence link, and the evaluator's comment if they chose
+    to show it in the credential."""
+
+    statement: str
+    judged_at: dt.datetime
+    url: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class BadgeImage:
+    """The achievement's picture (an OB `Image`): its URL and a caption for people who cannot
+    see it."""
+
+    url: str
+    caption: str
+
+
+EVIDENCE_GENRE = "Evaluator judgement"
+# Characters an IRI may not hold (RFC 3987): percent-encoded in evidence links so that every
+# verifier canonicalizes the credential alike.
+IRI_SAFE = "/:?#[]@!$&'()*+,;=%~-._"
 
 
 def identity_hash(identity: str, salt: str) -> str:
@@ -135,6 +164,13 @@ def level_label(document: dict[str, Any]) -> str | None:
 def onet_occupation_url(soc: str) -> str:
     """O*NET OnLine's page for an O*NET-SOC code such as `43-6012.00`."""
     return f"https://www.onetonline.org/link/summary/{soc}"
+
+
+def recipient_did(document: Mapping[str, Any]) -> str | None:
+    """The DID a credential this builder made is bound to (None: a hashed identity)."""
+    subject = document.get("credentialSubject")
+    did = subject.get("id") if isinstance(subject, Mapping) else None
+    return did if isinstance(did, str) and did.startswith("did:") else None
 
 
 def _profile(issuer: Issuer) -> dict[str, Any]:
@@ -189,8 +225,10 @@ def build_achievement(
     framework: Framework,
     occupation: Occupation,
     statement_target_type: str = STATEMENT_TARGET_TYPE,
+    image: BadgeImage | None = None,
 ) -> dict[str, Any]:
-    """The OB `Achievement` for a framework level (the same for every learner who reaches it)."""
+    """The OB `Achievement` for a framework level (the same for every learner of one issuer who
+    reaches it)."""
     if not level.statements:
         raise ValueError("a level needs at least one statement")
     count = len(level.statements)
@@ -212,7 +250,7 @@ def build_achievement(
         "tag": [f"SOC {occupation.soc}", level.label],
         "resultDescription": [
             {
-                "id": f"{level.url}#result",
+                "id": _part_id(level, "result"),
                 "type": ["ResultDescription"],
                 "name": "Framework level achieved",
                 "resultType": "RubricCriterionLevel",
@@ -229,13 +267,62 @@ def build_achievement(
             }
         ],
     }
+    if image is not None:
+        achievement["image"] = {"id": image.url, "type": "Image", "caption": image.caption}
     if framework.creator is not None:
         achievement["creator"] = _profile(framework.creator)
     return achievement
 
 
+def identity_objects(recipient: Recipient) -> list[dict[str, Any]]:
+    """The recipient's OB `IdentityObject`s: the salted hash, and the name if they show it."""
+    identifiers = []
+    if recipient.email_hash and recipient.salt is not None:
+        identifiers.append(
+            {
+                "type": "IdentityObject",
+                "identityHash": recipient.email_hash,
+                "identityType": recipient.identity_type,
+                "hashed": True,
+                "salt": recipient.salt,
+            }
+        )
+    if recipient.name and recipient.name.strip():
+        identifiers.append(
+            {
+                "type": "IdentityObject",
+                "identityHash": recipient.name.strip(),
+                "identityType": "name",
+                "hashed": False,
+            }
+        )
+    return identifiers
+
+
+def _evidence(item: Evidence) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    if item.url:
+        entry["id"] = quote(item.url.strip(), safe=IRI_SAFE)
+    entry |= {
+        "type": ["Evidence"],
+        "name": item.statement,
+        "description": f"Judged met on {item.judged_at.date().isoformat()}.",
+        "genre": EVIDENCE_GENRE,
+    }
+    if item.comment and item.comment.strip():
+        entry["narrative"] = item.comment.strip()
+    return entry
+
+
 def _level_id(level: Level) -> str:
-    return f"{level.url}#level"
+    return _part_id(level, "level")
+
+
+def _part_id(level: Level, part: str) -> str:
+    """An IRI for a part of the level's Achievement: a fragment of its URL, or, when that URL
+    already has one (`.../frameworks/1#level-1`), that fragment extended (an IRI has at most one
+    `#`). Credentials issued before kept `#level-1#result`: they verify as signed."""
+    return f"{level.url}-{part}" if "#" in level.url else f"{level.url}#{part}"
 
 
 def build_achievement_credential(
@@ -250,33 +337,30 @@ def build_achievement_credential(
     valid_until: dt.datetime | None = None,
     status_entry: Mapping[str, Any] | None = None,
     statement_target_type: str = STATEMENT_TARGET_TYPE,
+    evidence: Sequence[Evidence] = (),
+    image: BadgeImage | None = None,
 ) -> dict[str, Any]:
-    """An unsigned `OpenBadgeCredential` for one achieved level (pass it to `sign_credential`)."""
+    """An unsigned `OpenBadgeCredential` for one achieved level (pass it to `sign_credential`):
+    `evidence` for the statements judged met, `image` the level's badge."""
     subject: dict[str, Any] = {"type": ["AchievementSubject"]}
     if recipient.did:
         subject["id"] = recipient.did
-    elif recipient.email_hash and recipient.salt is not None:
-        subject["identifier"] = [
-            {
-                "type": "IdentityObject",
-                "identityHash": recipient.email_hash,
-                "identityType": recipient.identity_type,
-                "hashed": True,
-                "salt": recipient.salt,
-            }
-        ]
-    else:
+    elif not (recipient.email_hash and recipient.salt is not None):
         raise ValueError("the recipient needs a DID or a salted e-mail hash")
+    identifiers = identity_objects(recipient)
+    if identifiers:
+        subject["identifier"] = identifiers
     subject["achievement"] = build_achievement(
         level=level,
         framework=framework,
         occupation=occupation,
         statement_target_type=statement_target_type,
+        image=image,
     )
     subject["result"] = [
         {
             "type": ["Result"],
-            "resultDescription": f"{level.url}#result",
+            "resultDescription": _part_id(level, "result"),
             "achievedLevel": _level_id(level),
             "status": "Completed",
         }
@@ -294,6 +378,8 @@ def build_achievement_credential(
             raise ValueError("validUntil must be after validFrom")
         credential["validUntil"] = xsd_datetime(valid_until)
     credential["credentialSubject"] = subject
+    if evidence:
+        credential["evidence"] = [_evidence(item) for item in evidence]
     if status_entry is not None:
         credential["credentialStatus"] = dict(status_entry)
     return credential

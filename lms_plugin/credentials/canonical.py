@@ -272,6 +272,19 @@ _TERM_KEYS = frozenset(["@id", "@type", "@container", "@context", "reverse", "pr
 _TERM_KEYS |= {"_prefix", "_term_has_colon"}
 
 
+def _pinned_urls(context: Any) -> list[str]:
+    """A `@context` as a list of pinned context URLs (anything else takes the PyLD route)."""
+    if isinstance(context, str):
+        context = [context]
+    if not (
+        isinstance(context, list)
+        and context
+        and all(isinstance(url, str) and url in CONTEXT_FILES for url in context)
+    ):
+        raise _Unsupported
+    return context
+
+
 class _FastRdf:
     """JSON-LD to RDF for pinned contexts and plain node objects, in one pass."""
 
@@ -285,17 +298,10 @@ class _FastRdf:
     def run(self, document: Any) -> set[Quad]:
         if not isinstance(document, dict):
             raise _Unsupported
-        context = document.get("@context")
-        if isinstance(context, str):
-            context = [context]
-        if not (
-            isinstance(context, list)
-            and context
-            and all(isinstance(url, str) and url in CONTEXT_FILES for url in context)
-        ):
-            raise _Unsupported
         initial = self.processor._get_initial_context(self.options)
-        active = self.processor._process_context(initial, context, self.options)
+        active = self.processor._process_context(
+            initial, _pinned_urls(document.get("@context")), self.options
+        )
         self.node(active, None, document, "", top=True)
         return self.quads
 
@@ -339,8 +345,6 @@ class _FastRdf:
         if "@language" in active or "@direction" in active or "@vocab" in active:
             raise _Unsupported
         if not top:
-            if "@context" in element:
-                raise _Unsupported
             scoped = None
             if active_property is not None:
                 scoped = jsonld.JsonLdProcessor.get_context_value(
@@ -359,6 +363,8 @@ class _FastRdf:
                 active = active.get("previousContext", active)
             if scoped is not None:
                 active = self.process(active, scoped, override_protected=True)
+            if "@context" in element:  # an embedded credential's own: pinned URLs only here
+                active = self.process(active, _pinned_urls(element["@context"]))
         type_scoped = active
         types: list[str] = []
         type_key = None

@@ -17,6 +17,16 @@ Trust = Literal["self", "registry", "unknown"]
 
 
 @dataclass(frozen=True)
+class Listing:
+    """An issuer registry's entry for the issuer: the registry's name, and the name and URL the
+    registry gives the issuer (shown instead of the credential's own claims about itself)."""
+
+    registry: str
+    name: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Status:
     """Revocation as known: `revoked` None when it could not be checked; the reason and date only
     for the tool's own credentials (read from its records)."""
@@ -30,10 +40,11 @@ def describe(
     credential: Mapping[str, Any],
     *,
     trust: Trust = "unknown",
-    registry: str | None = None,
+    listing: Listing | None = None,
     status: Status = Status(),
 ) -> dict[str, Any]:
-    """The `credential` object of a verification answer (every key present, absent facts None)."""
+    """The `credential` object of a verification answer (every key present, absent facts None);
+    `listing` (trust "registry") names the registry and what it calls the issuer."""
     subject = _first_mapping(credential.get("credentialSubject"))
     achievement = _one(subject.get("achievement"))
     issuer = credential.get("issuer")
@@ -43,10 +54,10 @@ def describe(
         "achievement": _achievement(achievement, subject),
         "issuer": {
             "id": _text(issuer) if isinstance(issuer, str) else _text(issuer_profile.get("id")),
-            "name": _text(issuer_profile.get("name")),
-            "url": _text(issuer_profile.get("url")),
+            "name": (listing and listing.name) or _text(issuer_profile.get("name")),
+            "url": (listing and listing.url) or _text(issuer_profile.get("url")),
             "trust": trust,
-            "registry": registry,
+            "registry": listing.registry if listing else None,
         },
         "earner": {"name": _earner_name(subject)},
         "issued": _timestamp(credential.get("validFrom")),

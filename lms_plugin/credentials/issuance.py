@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms_plugin import keys
-from lms_plugin.credentials import builder, dids, signing, status_list
+from lms_plugin.credentials import badge_image, builder, dids, facts, signing, status_list
 from lms_plugin.credentials.models import Credential, StatusList
 from lms_plugin.keys import ToolKey
 from lms_plugin.orm import utcnow
@@ -104,6 +104,10 @@ class IssuerSettings:
 
     def status_list_url(self, list_id: str) -> str:
         return f"{self.base_url}/status-lists/{list_id}"
+
+    def level_badge_url(self, slug: str, level_id: int) -> str:
+        """The badge picture of a level as one issuer profile awards it."""
+        return f"{self.base_url}/{PROFILE_PATH}/{slug}/badges/{level_id}.svg"
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,7 @@ class Award:
     level: builder.Level
     framework: builder.Framework
     occupation: builder.Occupation
+    evidence: Sequence[builder.Evidence] = ()
 
 
 @dataclass(frozen=True)
@@ -281,6 +286,13 @@ def issue(
         valid_from=now,
         valid_until=valid_until,
         status_entry=status_list.status_entry(settings.status_list_url(status[0].id), status[1]),
+        evidence=award.evidence,
+        image=builder.BadgeImage(
+            url=settings.level_badge_url(issuer.profile.slug, award.level_id),
+            caption=badge_image.description(
+                award.framework.title, award.level.label, issuer.profile.name
+            ),
+        ),
     )
     signed = signing.sign_credential(
         unsigned, identity.private_key, identity.verification_method, created=now
@@ -323,6 +335,23 @@ def revoke(
     credential.revocation_reason = reason.strip()[:2000] or "Revoked by the issuer"
     session.flush()
     return True
+
+
+def reissue(
+    session: Session,
+    settings: IssuerSettings,
+    old: Credential,
+    award: Award,
+    reason: str,
+    *,
+    now: dt.datetime | None = None,
+) -> Issued:
+    """A new credential for `award` that replaces `old`, which is revoked with `reason` (its page
+    then says so; the new one has its own id and status entry). Flushes."""
+    now = now or utcnow()
+    issued = issue(session, settings, award, now=now)
+    revoke(session, old, reason, now=now)
+    return issued
 
 
 def credentials_of_achievement(session: Session, achievement_id: int) -> Sequence[Credential]:
@@ -397,3 +426,39 @@ def _allocate(session: Session, profile_id: int) -> tuple[StatusList, int]:
     session.add(listed)
     session.flush()
     return listed, status_list.allocate_index(set(), listed.size)
+
+
+def _badge_words(document: dict[str, Any], issuer_name: str | None = None) -> tuple[str, str, str]:
+    """Framework title, level and issuer name of a credential this tool issued."""
+    described = facts.describe(document)
+    achievement = described["achievement"]
+    return (
+        achievement["framework"] or achievement["name"] or "Competency framework",
+        achievement["level"] or "Level achieved",
+        issuer_name or described["issuer"]["name"] or "Unknown issuer",
+    )
+
+
+def level_badge(session: Session, settings: IssuerSettings, slug: str, level_id: int) -> str | None:
+    """The badge picture (SVG) of a level as the profile `slug` awards it, drawn from its newest
+    credential of that level; None when the profile never issued one."""
+    profile = settings.profiles.by_slug(session, slug)
+    if profile is None:
+        return None
+    document = session.scalar(
+        select(Credential.document)
+        .join(StatusList, StatusList.id == Credential.status_list_id)
+        .where(Credential.level_id == level_id, StatusList.issuer_profile_id == profile.id)
+        .order_by(Credential.issued_at.desc())
+        .limit(1)
+    )
+    if document is None:
+        return None
+    return badge_image.render(*_badge_words(json.loads(document), profile.name))
+
+
+def baked_badge(credential: Credential) -> str:
+    """The level's badge with this credential (its exact stored JSON) baked in."""
+    return badge_image.bake(
+        badge_image.render(*_badge_words(json.loads(credential.document))), credential.document
+    )

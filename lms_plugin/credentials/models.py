@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms_plugin.orm import Base, created_at, str36
+from lms_plugin.orm import Base, created_at, in_state, str36
 
 
 class StatusList(Base):
@@ -30,7 +30,11 @@ class Credential(Base):
     """A signed OpenBadgeCredential for one level achievement; `document` is the JSON issued."""
 
     __tablename__ = "credentials"
-    __table_args__ = (UniqueConstraint("status_list_id", "status_index"),)
+    __table_args__ = (
+        UniqueConstraint("status_list_id", "status_index"),
+        # A level's badge picture is drawn from its newest credential (`issuance.level_badge`).
+        Index("ix_credentials_level_id_issued_at", "level_id", "issued_at"),
+    )
 
     id: Mapped[str36] = mapped_column(primary_key=True)
     achievement_id: Mapped[int] = mapped_column(
@@ -48,12 +52,18 @@ class Credential(Base):
     revocation_reason: Mapped[str | None] = mapped_column(Text)
 
 
+DONE_REQUEST_STATES = ("issued", "cancelled")
+
+
 class CredentialRequest(Base):
     """A credential to issue for a level achievement, written in the judgement's transaction and
     signed after commit by the worker (signing is kept out of the evaluator's request)."""
 
     __tablename__ = "credential_requests"
-    __table_args__ = (Index("ix_credential_requests_state", "state", "id"),)
+    __table_args__ = (
+        Index("ix_credential_requests_queued", "id", **in_state("queued")),
+        Index("ix_credential_requests_done", "state", "done_at", **in_state(*DONE_REQUEST_STATES)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     achievement_id: Mapped[int] = mapped_column(

@@ -1,15 +1,23 @@
-"""Reading JSON nobody vouches for: bounded size, depth and node count, strict syntax, and the
-deadline one verification runs against."""
+"""Reading input nobody vouches for: JSON with bounded size, depth and node count and strict
+syntax; badge images with a credential baked in (OB 3.0 SVG baking); and the deadline one
+verification runs against."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
+import defusedxml.ElementTree as SafeXml
+from defusedxml import DefusedXmlException
+
+from lms_plugin.credentials.badge_image import OB_NAMESPACE
 from lms_plugin.strict_json import DuplicateKeyError, refuse_duplicate_keys
 
 
@@ -27,6 +35,8 @@ class Limits:
     # Proofs and status entries looked at; a credential with more is refused before any fetch.
     max_proofs: int = 8
     max_status_entries: int = 8
+    # Credentials embedded in a CLR (ClrCredential) that are verified, each on its own.
+    max_embedded: int = 20
     # Entries of a top-level "@context" (credentials use two to four).
     max_contexts: int = 16
 
@@ -134,3 +144,67 @@ def _check_text(text: Any) -> None:
         raise InputError("object keys must be text")
     if _SURROGATE.search(text):
         raise InputError("the input has text that is not valid Unicode (a lone surrogate)")
+
+
+# OB 3.0 SVG baking: `<openbadges:credential>` in this namespace holds the credential JSON (as its
+# text, usually CDATA) or, for a VC-JWT, the compact JWS in its `verify` attribute.
+_CREDENTIAL_TAG = f"{{{OB_NAMESPACE}}}credential"
+_MARKUP_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<")
+
+
+def looks_like_xml(data: str | bytes) -> bool:
+    """Whether the input starts as markup (an SVG) rather than JSON."""
+    head = data[:64].encode("utf-8", "replace") if isinstance(data, str) else data[:64]
+    return bool(_MARKUP_START.match(head))
+
+
+def read_baked_svg(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> str:
+    """The credential baked into an SVG badge: the JSON text of its one `<openbadges:credential>`
+    element, or the payload of the compact JWS in its `verify` attribute (its JWS signature is
+    not a proof this verifier checks). No DTDs, entities or external references are read; raises
+    `InputError` in plain words."""
+    if len(data) > limits.max_bytes:
+        raise InputError(f"the input is larger than {limits.max_bytes:,} bytes")
+    try:
+        root = SafeXml.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException:
+        raise InputError("the image declares a DTD or entities, which are not read") from None
+    except (ParseError, ValueError):
+        raise InputError("the input is neither JSON nor a well-formed SVG image") from None
+    found = list(root.iter(_CREDENTIAL_TAG))
+    if not found:
+        raise InputError("the image has no credential baked in (no <openbadges:credential>)")
+    if len(found) > 1:
+        raise InputError("the image has more than one <openbadges:credential>")
+    element = found[0]
+    token = element.get("verify")
+    if token is not None:
+        return _jws_payload(token.strip())
+    text = (element.text or "").strip()
+    if not text:
+        raise InputError("the image's <openbadges:credential> is empty")
+    return text
+
+
+def _jws_payload(token: str) -> str:
+    """The credential in a compact JWS's payload (a VC-JWT's `vc` claim, or the payload)."""
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[1]:
+        raise InputError("the image's credential is not a compact JWS (header.payload.signature)")
+    try:
+        payload = base64.b64decode(
+            parts[1] + "=" * (-len(parts[1]) % 4), altchars=b"-_", validate=True
+        )
+        claims = parse_json(payload)
+    except (binascii.Error, ValueError):  # InputError included
+        raise InputError("the image's compact JWS has no readable payload") from None
+    if isinstance(claims, dict) and isinstance(claims.get("vc"), dict):
+        claims = claims["vc"]
+    return json.dumps(claims, ensure_ascii=False)
+
+
+def parse_credential_input(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """JSON text, or an SVG badge with the credential baked in: the parsed JSON."""
+    if looks_like_xml(data):
+        return parse_json(read_baked_svg(data, limits), limits)
+    return parse_json(data, limits)

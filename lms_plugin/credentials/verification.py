@@ -8,8 +8,9 @@ so that one credential cannot make the tool send many requests and an issuer is 
 for every verification.
 
 The answer's facts say whether the issuer is the tool itself (its did:web, a profile's, or the
-did:key of one of its keys when it has no public HTTPS host); for the tool's own credentials the
-revocation status, reason and date come from its records.
+did:key of one of its keys when it has no public HTTPS host) or listed in an issuer registry the
+operator trusts (`trust_list`, held in memory); for the tool's own credentials the revocation
+status, reason and date come from its records.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from lms_plugin import keys
 from lms_plugin.credentials import dids, facts, issuance, outbound, verifying
 from lms_plugin.credentials.issuance import IssuerSettings
 from lms_plugin.credentials.models import Credential
+from lms_plugin.credentials.trust_list import TrustList
 from lms_plugin.credentials.untrusted import (
     DEFAULT_LIMITS,
     Deadline,
     InputError,
     Limits,
+    parse_credential_input,
     parse_json,
 )
 
@@ -83,10 +86,12 @@ class CredentialVerifier:
         *,
         allow_private_addresses: bool = False,
         limits: Limits = DEFAULT_LIMITS,
+        trust_list: TrustList | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.limits = limits
+        self.trust_list = trust_list
         self.policy = outbound.Policy(
             allow_private=allow_private_addresses,
             seconds=limits.max_seconds,
@@ -103,6 +108,17 @@ class CredentialVerifier:
         Raises `FetchRefused` when it cannot be fetched, `verifying.NotACredential` as `verify`."""
         run = _Verification(self)
         return run.verify(run.fetch_credential(url))
+
+    def read_url(self, url: str) -> Any:
+        """The parsed credential at `url` (JSON or a baked SVG; ours read locally).
+
+        Raises `FetchRefused` when it cannot be fetched, `verifying.NotACredential` when it is
+        not JSON or a badge image holding it."""
+        text = _Verification(self).fetch_credential(url)
+        try:
+            return parse_credential_input(text, self.limits)
+        except InputError as error:
+            raise verifying.NotACredential(str(error)) from None
 
 
 class _Verification:
@@ -125,9 +141,19 @@ class _Verification:
             deadline=self.deadline,
         )
         credential = result.credential
-        if credential is not None and self.is_own_issuer(_issuer_of_document(credential)):
+        if credential is None:
+            return result
+        issuer = _issuer_of_document(credential)
+        if self.is_own_issuer(issuer):
             result.facts = facts.describe(
                 credential, trust="self", status=self.own_status(credential, result.revoked)
+            )
+        elif self.verifier.trust_list and (listing := self.verifier.trust_list.lookup(issuer)):
+            result.facts = facts.describe(
+                credential,
+                trust="registry",
+                listing=listing,
+                status=facts.Status(revoked=result.revoked),
             )
         return result
 
@@ -183,7 +209,8 @@ class _Verification:
     def fetch_credential(self, url: str) -> str | bytes:
         """The text of a credential given by URL (ours read locally)."""
         if url.startswith(self.settings.credential_url("")):
-            credential_id = url.removeprefix(self.settings.credential_url("")).removesuffix(".json")
+            credential_id = url.removeprefix(self.settings.credential_url(""))
+            credential_id = credential_id.removesuffix(".json").removesuffix(".svg")
             found = (
                 self.session.get(Credential, credential_id)
                 if _CREDENTIAL_ID.fullmatch(credential_id)
@@ -192,7 +219,7 @@ class _Verification:
             if found is None:
                 raise FetchRefused("there is no credential at this address")
             return found.document
-        return self.fetch(url, accept="application/ld+json, application/json")
+        return self.fetch(url, accept="application/ld+json, application/json, image/svg+xml")
 
     def fetch_json(self, url: str) -> Any:
         key = (url, self.verifier.policy.allow_private)

@@ -23,7 +23,7 @@ from cachetools import LRUCache
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from lms_plugin.credentials import canonical, dids, facts, signing, status_list
+from lms_plugin.credentials import canonical, clr, dids, facts, signing, status_list
 from lms_plugin.credentials.documents import VC_V2
 from lms_plugin.credentials.signing import ASSERTION_METHOD, CRYPTOSUITE, PROOF_TYPE
 from lms_plugin.credentials.untrusted import (
@@ -32,21 +32,32 @@ from lms_plugin.credentials.untrusted import (
     InputError,
     Limits,
     check_shape,
-    parse_json,
+    parse_credential_input,
 )
 
+VC_V1 = "https://www.w3.org/2018/credentials/v1"
 ResolveKey = Callable[[str], Mapping[str, Any] | None]
 FetchStatusList = Callable[[str], Mapping[str, Any] | None]
 
 
 class NotACredential(InputError):  # noqa: N818 - reads as the verdict it is
-    """The input is not a JSON object at all (the CLI exits 2 on it)."""
+    """The input is not a JSON object (or SVG badge holding one) at all (the CLI exits 2)."""
+
+
+# The signature check's message when the content does not match: the page headline says
+# "Altered after signing" for it.
+ALTERED = (
+    "The signature does not match the content: the credential was changed after signing, or the "
+    "proof belongs to another credential."
+)
 
 
 @dataclass
 class VerificationResult:
     """The verdict and its checks in plain words; `credential` is the parsed input (if any),
-    `revoked` what its status list said (None: not checked), `facts` what it says."""
+    `revoked` what its status list said (None: not checked), `facts` what it says;
+    `is_credential` False for a JSON object with nothing of a credential (no VC context or type;
+    the CLI exits 2 on it, the API answers it as not verified)."""
 
     verified: bool
     checks: list[dict[str, Any]] = field(default_factory=list)
@@ -54,6 +65,7 @@ class VerificationResult:
     credential: dict[str, Any] | None = None
     revoked: bool | None = None
     facts: dict[str, Any] | None = None
+    is_credential: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +74,43 @@ class VerificationResult:
             "errors": self.errors,
             "credential": self.facts,
         }
+
+
+def headline(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """What a page's headline says of a verification answer (`to_json()`): `kind` (the first
+    of "unreadable", "altered", "revoked", "expired", "not-yet-valid", "unsigned", "issuer-key",
+    "status-unknown", "not-verified", "issuer-unknown", "verified" that applies) and the
+    `date` and `reason` it names. Pages only: the API's fields stay as they are."""
+    outcomes = {check.get("check"): check for check in answer.get("checks") or []}
+    shown = answer.get("credential") or {}
+    status = shown.get("status") or {}
+
+    def failed(check: str) -> bool:
+        return outcomes.get(check, {}).get("passed") is False
+
+    if not outcomes or failed("well-formed"):
+        return {"kind": "unreadable"}
+    if outcomes.get("signature", {}).get("message") == ALTERED:
+        return {"kind": "altered"}
+    if status.get("revoked"):
+        return {"kind": "revoked", "date": status.get("revoked_at"), "reason": status.get("reason")}
+    if failed("not expired"):
+        expires = _parse_time(shown.get("expires"))
+        if expires is not None and expires < dt.datetime.now(dt.UTC):
+            return {"kind": "expired", "date": shown["expires"]}
+        return {"kind": "not-yet-valid", "date": shown.get("issued")}
+    for check, kind in (
+        ("signature", "unsigned"),
+        ("issuer key", "issuer-key"),
+        ("not revoked", "status-unknown"),
+    ):
+        if failed(check):
+            return {"kind": kind}
+    if not answer.get("verified"):
+        return {"kind": "not-verified"}
+    if (shown.get("issuer") or {}).get("trust") not in ("self", "registry"):
+        return {"kind": "issuer-unknown"}
+    return {"kind": "verified"}
 
 
 def refused(message: str) -> dict[str, Any]:
@@ -77,6 +126,13 @@ class _Checks:
     def __init__(self) -> None:
         self.outcomes: dict[str, tuple[bool | None, str]] = {}
         self.errors: list[str] = []
+        # One check per credential embedded in a CLR, after the others.
+        self.embedded: list[dict[str, Any]] = []
+
+    def embedded_check(self, check: str, passed: bool, message: str) -> None:
+        self.embedded.append({"check": check, "passed": passed, "message": message})
+        if not passed:
+            self.errors.append(message)
 
     def passed(self, check: str, message: str) -> None:
         self.outcomes.setdefault(check, (True, message))
@@ -92,7 +148,8 @@ class _Checks:
             passed, message = self.outcomes.get(check, (None, "Not checked."))
             checks.append({"check": check, "passed": passed, "message": message})
         verified = all(self.outcomes.get(check, (None,))[0] is True for check in self.ORDER)
-        return VerificationResult(verified, checks, self.errors, credential)
+        verified = verified and all(check["passed"] for check in self.embedded)
+        return VerificationResult(verified, checks + self.embedded, self.errors, credential)
 
 
 def _parse_time(value: Any) -> dt.datetime | None:
@@ -262,11 +319,7 @@ class _Verifier:
             credential, proof, self.remaining(), document_hash=self.document_hash(credential)
         )
         if not _verify_signature(public_key, signature, data):
-            return (
-                "signature",
-                "The signature does not match the content: the credential was changed after "
-                "signing, or the proof belongs to another credential.",
-            )
+            return ("signature", ALTERED)
         return None
 
     def check_dates(
@@ -418,7 +471,8 @@ def verify_credential(
 
     Checks: well-formed (a VC 2.0 whose every term the pinned contexts define), signature,
     issuer key (the verification method is in the issuer's DID document under assertionMethod),
-    not revoked (Bitstring Status List, itself signature-checked), not expired.
+    not revoked (Bitstring Status List, itself signature-checked), not expired; and for a CLR
+    (`ClrCredential`), each embedded credential the same way.
     Raises `NotACredential` only when the input is not a JSON object at all.
     """
     deadline = deadline or Deadline(limits.max_seconds)
@@ -426,7 +480,7 @@ def verify_credential(
     parsed_here = isinstance(document, str | bytes)  # then `parse_json` has checked its shape
     if isinstance(document, str | bytes):
         try:
-            document = parse_json(document, limits)
+            document = parse_credential_input(document, limits)
         except InputError as error:
             raise NotACredential(str(error)) from None
     if not isinstance(document, Mapping):
@@ -437,6 +491,8 @@ def verify_credential(
         now = now.replace(tzinfo=dt.UTC)
     verifier = _Verifier(resolve_key, fetch_status_list, now, limits, deadline)
     _run_checks(verifier, credential, checks, shape_checked=parsed_here)
+    if checks.outcomes.get("well-formed", (None,))[0] is True and clr.is_clr(credential):
+        _check_embedded(verifier, credential, checks)
     result = checks.result(credential)
     if verifier.revoked:
         result.revoked = True
@@ -444,7 +500,57 @@ def verify_credential(
         result.revoked = False
     # Shown whether or not it verified: the employer sees what they were handed, and why not.
     result.facts = facts.describe(credential, status=facts.Status(revoked=result.revoked))
+    result.is_credential = _looks_like_a_credential(credential)
     return result
+
+
+def _check_embedded(verifier: _Verifier, bundle: dict[str, Any], checks: _Checks) -> None:
+    """A CLR's embedded credentials, each verified as a credential on its own (all the checks,
+    under the same deadline), one check each; at most `Limits.max_embedded`. A CLR embedded in
+    a CLR has its own proof checked, not its contents."""
+    embedded = clr.embedded_credentials(bundle)
+    if len(embedded) > verifier.limits.max_embedded:
+        checks.embedded_check(
+            "embedded credentials",
+            False,
+            f"It embeds more than {verifier.limits.max_embedded} credentials: none was checked.",
+        )
+        return
+    for position, document in enumerate(embedded, start=1):
+        inner = _Checks()
+        nested = _Verifier(
+            verifier.resolve_key,
+            verifier.fetch_status_list,
+            verifier.now,
+            verifier.limits,
+            verifier.deadline,
+        )
+        _run_checks(nested, document, inner, shape_checked=True)
+        outcome = inner.result(document if isinstance(document, dict) else None)
+        label = f"Embedded credential {position}"
+        if isinstance(document, dict) and isinstance(document.get("name"), str):
+            label += f" ({document['name'][:200]})"
+        if outcome.verified:
+            checks.embedded_check(
+                f"embedded credential {position}",
+                True,
+                f"{label} verified: signature, issuer key, status and dates.",
+            )
+        else:
+            checks.embedded_check(
+                f"embedded credential {position}",
+                False,
+                f"{label}: {next(iter(outcome.errors), 'it could not be verified.')}",
+            )
+
+
+def _looks_like_a_credential(document: Mapping[str, Any]) -> bool:
+    """Whether it has anything of a W3C credential: a VC context, or the type."""
+    contexts = document.get("@context")
+    named = contexts if isinstance(contexts, list) else [contexts]
+    return any(c in (VC_V2, VC_V1) for c in named) or "VerifiableCredential" in _types(
+        document.get("type")
+    )
 
 
 def _run_checks(

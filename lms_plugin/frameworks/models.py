@@ -14,12 +14,16 @@ STATEMENT_SEPARATOR = " — "
 
 
 class Framework(Base):
-    """An occupation's competency framework, identified by its SOC code, across all its versions."""
+    """One competency framework of an occupation, across all its versions. An occupation may have
+    several (occupational, AI use, durable skills, ...): a framework is identified by its SOC code
+    and `key`, its own name (see `frameworks.identity.framework_key`), never by SOC alone."""
 
     __tablename__ = "frameworks"
+    __table_args__ = (UniqueConstraint("soc", "key"),)
 
     id: Mapped[intpk]
-    soc: Mapped[str] = mapped_column(String(32), unique=True)
+    soc: Mapped[str] = mapped_column(String(32), index=True)
+    key: Mapped[str] = mapped_column(String(520))
     title: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[created_at]
 
@@ -39,6 +43,8 @@ class FrameworkVersion(Base):
 
     id: Mapped[intpk]
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="RESTRICT"))
+    case_id: Mapped[str] = mapped_column(String(36), unique=True)
+    """The CASE CFDocument identifier (a UUID) of this version."""
     revision: Mapped[int]
     version_label: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(500))
@@ -74,6 +80,8 @@ class Level(Base):
 
     id: Mapped[intpk]
     version_id: Mapped[int] = mapped_column(ForeignKey("framework_versions.id", ondelete="CASCADE"))
+    case_id: Mapped[str] = mapped_column(String(36), unique=True)
+    """The CASE CFItem identifier (a UUID) of this level."""
     key: Mapped[str] = mapped_column(String(100))
     label: Mapped[str] = mapped_column(String(500))
     position: Mapped[int]
@@ -92,6 +100,8 @@ class Statement(Base):
 
     id: Mapped[intpk]
     level_id: Mapped[int] = mapped_column(ForeignKey("framework_levels.id", ondelete="CASCADE"))
+    case_id: Mapped[str] = mapped_column(String(36), unique=True)
+    """The CASE CFItem identifier (a UUID) of this statement."""
     position: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
 

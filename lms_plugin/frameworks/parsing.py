@@ -15,6 +15,8 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from lms_plugin.frameworks import case_import
+from lms_plugin.frameworks.identity import framework_key
 from lms_plugin.frameworks.schemas import FrameworkFileSchema, json_path
 from lms_plugin.strict_json import StrictJSONError, StrictLimits, load_strict
 
@@ -53,6 +55,10 @@ class ParsedFramework:
     levels: tuple[ParsedLevel, ...]
     sources: dict[str, Any]
     attribution: str
+    name: str = ""
+    """The framework's own title ("" when the file names only the occupation)."""
+    identifier: str = ""
+    """The framework's explicit identifier, when the file has one."""
 
     @property
     def soc(self) -> str:
@@ -60,7 +66,12 @@ class ParsedFramework:
 
     @property
     def title(self) -> str:
-        return str(self.occupation["title"])
+        return self.name or str(self.occupation["title"])
+
+    @property
+    def key(self) -> str:
+        """The framework's identity within its occupation (see `identity.framework_key`)."""
+        return framework_key(self.title, self.identifier)
 
     @property
     def content_sha256(self) -> str:
@@ -76,6 +87,11 @@ class ParsedFramework:
             "sources": self.sources,
             "attribution": self.attribution,
         }
+        # Only when present, so that files without them keep the hashes they were stored under.
+        if self.name:
+            content["title"] = self.name
+        if self.identifier:
+            content["identifier"] = self.identifier
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -113,6 +129,29 @@ def parse_framework(data: bytes, source: str) -> ParsedFramework:
         raise FrameworkFileError(source, [(error.path, error.message)]) from None
     if not isinstance(document, dict):
         raise FrameworkFileError(source, [("$", "must be a JSON object")])
+    if "CFDocument" in document:
+        return _from_case_package(document, source)
+    return _from_file_document(document, source)
+
+
+def _from_case_package(package: dict[str, Any], source: str) -> ParsedFramework:
+    """A CASE 1.0 CFPackage, read as the framework file it describes (problems name the
+    package's JSON paths)."""
+    try:
+        document, paths = case_import.package_to_framework_file(package)
+    except case_import.CaseShapeError as error:
+        raise FrameworkFileError(source, [(error.path, error.message)]) from None
+    try:
+        return _from_file_document(document, source)
+    except FrameworkFileError as error:
+        problems = [
+            (case_import.package_path(path, paths, package["CFDocument"]), message)
+            for path, message in error.problems
+        ]
+        raise FrameworkFileError(source, sorted(dict.fromkeys(problems))) from None
+
+
+def _from_file_document(document: dict[str, Any], source: str) -> ParsedFramework:
     try:
         loaded = FrameworkFileSchema().load(document)
     except ValidationError as error:
@@ -139,6 +178,8 @@ def parse_framework(data: bytes, source: str) -> ParsedFramework:
         ),
         sources=loaded["sources"],
         attribution=loaded["attribution"],
+        name=body["title"],
+        identifier=body["identifier"],
     )
 
 

@@ -96,6 +96,10 @@ class LevelsField(fields.Field):
 
 
 class FrameworkBodySchema(_Strict):
+    # The framework's own name and identifier, when the file gives them (an occupation may have
+    # several frameworks); without them the occupation's title names the framework.
+    title = text_field(required=False, max_length=500)
+    identifier = text_field(required=False, max_length=500)
     version = text_field(max_length=100)
     description = text_field(required=False)
     contextCovered = text_field(required=False)

@@ -5,8 +5,9 @@ What pylti1p3 2.0 leaves out, and this adds:
 - `aud` must contain our client id, and `azp` must equal it when `aud` has several values or
   when `azp` is present; `exp`, `iat`, `iss`, `aud`, `nonce` and `sub` are required by PyJWT;
 - only RS256 is accepted, whatever the token's header says (no `none`, no HS256 key confusion);
-- the platform key set is cached in the database for every worker and fetched again, at most
-  once a minute, when a token names an unknown `kid`; fetches have timeouts;
+- the platform key set is cached in the database for every worker (and parsed, in each process's
+  `Registry`) and fetched again, at most once a minute, when a token names an unknown `kid`;
+  fetches have timeouts;
 - a deployment that is not listed is refused with a plain message, unless its platform takes any
   deployment: it is then recorded, only after every other check has passed;
 - the `state` cookie must match (pylti1p3 also accepts a state it has seen with the same token
@@ -49,6 +50,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
     ) -> None:
         self.store = store
         self.state_verified = state_verified
+        self.deployment_row_id: int | None = None  # set by `validate`
         self.data_storage = DatabaseLaunchDataStorage(store)
         super().__init__(
             request,
@@ -75,7 +77,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         except Exception:
             self._validated = False
             raise
-        self._tool_config.record_deployment(
+        self.deployment_row_id = self._tool_config.record_deployment(
             self.get_iss(), self.get_client_id(), self._get_deployment_id()
         )
         return self
@@ -159,18 +161,24 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
     def _platform_key(self, kid: str) -> Any:
         assert self._registration is not None
         url = self._registration.get_key_set_url()
+        registry = self._tool_config.registry
+        known = registry.keys(url, JWKS_LIFETIME_SECONDS)
+        if known is not None and kid in known:
+            return known[kid]
         cache_key = "jwks:" + hashlib.sha256(url.encode("utf-8")).hexdigest()
         cached = self.store.get(cache_key)
-        key = _find_key(cached["jwks"], kid) if cached else None
-        if key is None and (
+        keys = _parse_keys(cached["jwks"]) if cached else {}
+        if kid not in keys and (
             not cached or time.time() - cached["fetched"] > JWKS_REFRESH_INTERVAL_SECONDS
         ):
-            jwks = self._fetch_jwks(url)
-            self.store.put(cache_key, {"jwks": jwks, "fetched": time.time()}, JWKS_LIFETIME_SECONDS)
-            key = _find_key(jwks, kid)
-        if key is None:
+            cached = {"jwks": self._fetch_jwks(url), "fetched": time.time()}
+            self.store.put(cache_key, cached, JWKS_LIFETIME_SECONDS)
+            keys = _parse_keys(cached["jwks"])
+        if cached:
+            registry.remember_keys(url, keys, cached["fetched"])
+        if kid not in keys:
             raise LtiException(f"Unknown signing key {kid!r} for this platform")
-        return key
+        return keys[kid]
 
     def _fetch_jwks(self, url: str) -> dict[str, Any]:
         try:
@@ -186,13 +194,19 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         return jwks
 
 
-def _find_key(jwks: dict[str, Any], kid: str) -> Any:
+def _parse_keys(jwks: dict[str, Any]) -> dict[str, Any]:
+    """The usable RS256 signing keys of a key set, by `kid` (the first of a repeated `kid`)."""
+    keys: dict[str, Any] = {}
     for jwk in jwks.get("keys", []):
-        if isinstance(jwk, dict) and jwk.get("kid") == kid and jwk.get("kty") == "RSA":
-            if jwk.get("alg", ALGORITHM) != ALGORITHM or jwk.get("use", "sig") != "sig":
-                continue
-            try:
-                return jwt.algorithms.RSAAlgorithm.from_jwk(jwk)
-            except (jwt.InvalidKeyError, ValueError, KeyError, TypeError):
-                return None
-    return None
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
+            continue
+        kid = jwk.get("kid")
+        if not isinstance(kid, str) or kid in keys:
+            continue
+        if jwk.get("alg", ALGORITHM) != ALGORITHM or jwk.get("use", "sig") != "sig":
+            continue
+        try:
+            keys[kid] = jwt.algorithms.RSAAlgorithm.from_jwk(jwk)
+        except (jwt.InvalidKeyError, ValueError, KeyError, TypeError):
+            keys[kid] = None
+    return {kid: key for kid, key in keys.items() if key is not None}

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms_plugin.orm import Base, created_at, intpk, str255, url
+from lms_plugin.orm import Base, created_at, in_state, intpk, str255, url
 
 
 class Platform(Base):
@@ -158,6 +158,10 @@ class Person(Base):
     family_name: Mapped[str] = mapped_column(String(255), default="")
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[created_at]
+    # The learner chose to show their name in their credentials (off: no name, issue 14).
+    show_name_in_credentials: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class Enrollment(Base):
@@ -179,10 +183,14 @@ class LaunchState(Base):
     """Short-lived OIDC state, nonces and launch data, shared by every web worker."""
 
     __tablename__ = "launch_state"
+    __table_args__ = (Index("ix_launch_state_expires_at", "expires_at"),)
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[dt.datetime]
+
+
+DONE_SCORE_STATES = ("delivered", "superseded")
 
 
 class ScoreOutbox(Base):
@@ -194,7 +202,9 @@ class ScoreOutbox(Base):
 
     __tablename__ = "score_outbox"
     __table_args__ = (
-        Index("ix_score_outbox_due", "state", "next_attempt_at"),
+        Index("ix_score_outbox_queued", "id", **in_state("queued")),
+        Index("ix_score_outbox_dead", "id", **in_state("dead")),
+        Index("ix_score_outbox_done", "state", "delivered_at", **in_state(*DONE_SCORE_STATES)),
         Index("ix_score_outbox_link_learner", "resource_link_id", "learner_id"),
     )
 

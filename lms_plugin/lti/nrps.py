@@ -29,9 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lms_plugin.lti import claims
-from lms_plugin.lti.models import Course, Enrollment, Person, Platform, RosterSync
+from lms_plugin.lti.models import Course, Platform, RosterSync
 from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
-from lms_plugin.lti.services import refresh_person
+from lms_plugin.lti.services import person_values, upsert_enrollments, upsert_people
 from lms_plugin.orm import utcnow
 from xapi.delivery import Backoff, DeliveryReport
 
@@ -41,7 +41,7 @@ PAGES_PER_PASS = 20
 RESYNC_AFTER = dt.timedelta(minutes=5)  # staff launches within this of a sync ask for none
 MAX_ATTEMPTS = 10  # then the request is dropped (the error stays shown); the next launch asks again
 BACKOFF = Backoff(base=30.0, cap=3600.0)
-CHUNK = 500  # members looked up per query (a platform may send its whole roster as one page)
+CHUNK = 500  # members written per statement (a platform may send its whole roster as one page)
 
 
 @dataclass(frozen=True)
@@ -57,23 +57,20 @@ def request_sync(
     session: Session, course_id: int, url: str, now: dt.datetime | None = None
 ) -> None:
     """Ask the worker to read the course's roster from `url`, unless a sync is already waiting or
-    running or one finished less than `RESYNC_AFTER` ago. Safe under concurrent launches."""
+    running or one finished less than `RESYNC_AFTER` ago. One statement; safe under concurrent
+    launches."""
     now = now or utcnow()
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    asked = {"url": url[:2048], "requested_at": now, "next_attempt_at": now}
     session.execute(
         insert(RosterSync)
-        .values(course_id=course_id, url=url[:2048], next_attempt_at=now)
-        .on_conflict_do_nothing()
-    )
-    session.execute(
-        update(RosterSync)
-        .where(
-            RosterSync.course_id == course_id,
-            RosterSync.requested_at.is_(None),
-            (RosterSync.finished_at.is_(None)) | (RosterSync.finished_at < now - RESYNC_AFTER),
+        .values(course_id=course_id, **asked)
+        .on_conflict_do_update(
+            index_elements=[RosterSync.course_id],
+            set_={**asked, "attempts": 0, "next_url": None},
+            where=RosterSync.requested_at.is_(None)
+            & (RosterSync.finished_at.is_(None) | (RosterSync.finished_at < now - RESYNC_AFTER)),
         )
-        .values(url=url[:2048], requested_at=now, next_attempt_at=now, attempts=0, next_url=None)
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -243,8 +240,8 @@ def _failed(
 
 
 def _upsert_members(session: Session, issuer: str, course_id: int, members: Sequence[Any]) -> int:
-    """Add or refresh every active staff member and learner of one page, a few queries per
-    `CHUNK` members; returns how many. Flushes."""
+    """Add or refresh every active staff member and learner of one page, two statements per
+    `CHUNK` members (people, then enrollments); returns how many."""
     wanted: dict[str, Mapping[str, Any]] = {}
     for member in members:
         if _active(member) and claims.course_role(member.get("roles", [])) is not None:
@@ -252,51 +249,14 @@ def _upsert_members(session: Session, issuer: str, course_id: int, members: Sequ
     wanted.pop("", None)
     subs = list(wanted)
     for start in range(0, len(subs), CHUNK):
-        _upsert_chunk(
-            session, issuer, course_id, {s: wanted[s] for s in subs[start : start + CHUNK]}
-        )
+        chunk = subs[start : start + CHUNK]
+        ids = upsert_people(session, [person_values(issuer, sub, wanted[sub]) for sub in chunk])
+        roles = [
+            (ids[sub], [r for r in wanted[sub].get("roles", []) if isinstance(r, str)])
+            for sub in chunk
+        ]
+        upsert_enrollments(session, course_id, roles, "nrps")
     return len(wanted)
-
-
-def _upsert_chunk(
-    session: Session, issuer: str, course_id: int, wanted: Mapping[str, Mapping[str, Any]]
-) -> None:
-    people = {
-        p.sub: p
-        for p in session.scalars(
-            select(Person).where(Person.issuer == issuer, Person.sub.in_(list(wanted)))
-        )
-    }
-    for sub, member in wanted.items():
-        if sub not in people:
-            people[sub] = Person(issuer=issuer, sub=sub)
-            session.add(people[sub])
-        refresh_person(people[sub], member)
-    session.flush()
-    ids = [people[sub].id for sub in wanted]
-    enrollments = {
-        e.person_id: e
-        for e in session.scalars(
-            select(Enrollment).where(
-                Enrollment.course_id == course_id, Enrollment.person_id.in_(ids)
-            )
-        )
-    }
-    now = utcnow()
-    for sub, member in wanted.items():
-        person_id = people[sub].id
-        enrollment = enrollments.get(person_id)
-        if enrollment is None:
-            enrollment = Enrollment(course_id=course_id, person_id=person_id, source="nrps")
-            session.add(enrollment)
-        elif enrollment.is_staff and enrollment.source == "launch":
-            continue  # staff by their own launch stay staff
-        roles = [r for r in member.get("roles", []) if isinstance(r, str)]
-        enrollment.roles = roles
-        enrollment.is_staff = claims.is_staff(roles)
-        enrollment.source = "nrps"
-        enrollment.updated_at = now
-    session.flush()
 
 
 def _active(member: Any) -> bool:

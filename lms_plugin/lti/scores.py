@@ -9,15 +9,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from lms_plugin.frameworks.models import FrameworkVersion
 from lms_plugin.lti import ags, claims
 from lms_plugin.lti.deep_linking import line_item_resource_id
-from lms_plugin.lti.models import Course, Person, Platform, ResourceLink, ScoreOutbox
+from lms_plugin.lti.models import (
+    DONE_SCORE_STATES,
+    Course,
+    Person,
+    Platform,
+    ResourceLink,
+    ScoreOutbox,
+)
 from lms_plugin.lti.platform_api import PlatformClient, PlatformServiceError
-from lms_plugin.orm import utcnow
+from lms_plugin.orm import delete_by_id, is_state, utcnow
 from xapi.delivery import Backoff, DeliveryReport
 
 if TYPE_CHECKING:
@@ -153,7 +160,7 @@ def _claim(
     rows = list(
         session.scalars(
             select(ScoreOutbox)
-            .where(ScoreOutbox.state == "queued", ScoreOutbox.next_attempt_at <= now)
+            .where(is_state(ScoreOutbox.state, "queued"), ScoreOutbox.next_attempt_at <= now)
             .order_by(ScoreOutbox.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -294,12 +301,43 @@ def _post(client: PlatformClient, line_item_url: str, job: _Job, timestamp: dt.d
 
 
 def score_counts(session: Session) -> dict[str, int]:
-    """How many scores are queued, delivered and dead (`lms-plugin scores status`)."""
-    found = dict(
-        session.execute(
-            select(ScoreOutbox.state, func.count())
-            .where(ScoreOutbox.state.in_(STATUS_STATES))
-            .group_by(ScoreOutbox.state)
-        ).all()
+    """How many scores are queued, delivered and dead (`lms-plugin scores status`), each read
+    from its state's partial index."""
+    found = {}
+    for state in STATUS_STATES:
+        where = is_state(ScoreOutbox.state, state)
+        if state in DONE_SCORE_STATES:  # SQLite uses that index only if its condition is named
+            where = and_(is_state(ScoreOutbox.state, *DONE_SCORE_STATES), where)
+        found[state] = int(session.scalar(select(func.count()).where(where)) or 0)
+    return found
+
+
+def purge_scores(session: Session, before: dt.datetime, limit: int) -> int:
+    """Delete up to `limit` scores delivered (or superseded) before `before`; returns how many.
+    A score is kept while an older one of its learner and link is still queued: the newest row
+    is what stops that older one from reaching the gradebook. Flushes; the caller commits."""
+    older = aliased(ScoreOutbox)
+    still_queued = (
+        select(older.id)
+        .where(
+            is_state(older.state, "queued"),
+            older.resource_link_id == ScoreOutbox.resource_link_id,
+            older.learner_id == ScoreOutbox.learner_id,
+            older.id < ScoreOutbox.id,
+        )
+        .exists()
     )
-    return {state: int(found.get(state, 0)) for state in STATUS_STATES}
+    ids = list(
+        session.scalars(
+            select(ScoreOutbox.id)
+            .where(
+                is_state(ScoreOutbox.state, *DONE_SCORE_STATES),
+                ScoreOutbox.delivered_at < before,
+                ~still_queued,
+            )
+            .order_by(ScoreOutbox.state, ScoreOutbox.delivered_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    return delete_by_id(session, ScoreOutbox, ids)

@@ -16,6 +16,8 @@ from lms_plugin.lti.models import LaunchState
 from lms_plugin.orm import utcnow
 
 DEFAULT_LIFETIME = 24 * 3600
+# Writes go through the table, not the ORM: the hot path of every login and launch.
+STATE = LaunchState.__table__
 
 
 class StateStore:
@@ -40,10 +42,10 @@ class StateStore:
         text = json.dumps(value, separators=(",", ":"))
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(LaunchState).values(key=key, value=text, expires_at=expires)
+        statement = insert(STATE).values(key=key, value=text, expires_at=expires)
         self.session.execute(
             statement.on_conflict_do_update(
-                index_elements=[LaunchState.key], set_={"value": text, "expires_at": expires}
+                index_elements=[STATE.c.key], set_={"value": text, "expires_at": expires}
             )
         )
         if self.commit:
@@ -53,24 +55,29 @@ class StateStore:
         """Store a key known to be new (random names: nonces, launch ids) without reading first."""
         expires = utcnow() + dt.timedelta(seconds=lifetime or DEFAULT_LIFETIME)
         text = json.dumps(value, separators=(",", ":"))
-        self.session.add(LaunchState(key=key, value=text, expires_at=expires))
+        self.session.execute(STATE.insert().values(key=key, value=text, expires_at=expires))
 
     def take(self, key: str) -> Any:
         """Delete the key and return its value if it was live: single use and race-free (of two
         concurrent takers, only the one whose DELETE removed the row gets the value)."""
         row = self.session.execute(
-            delete(LaunchState)
-            .where(LaunchState.key == key, LaunchState.expires_at > utcnow())
-            .returning(LaunchState.value)
+            STATE.delete()
+            .where(STATE.c.key == key, STATE.c.expires_at > utcnow())
+            .returning(STATE.c.value)
         ).first()
         return json.loads(row[0]) if row is not None else None
 
-    def purge_expired(self, limit: int = 500) -> None:
-        """Delete some expired rows (called now and then, so the table stays small)."""
+    def purge_expired(self, limit: int = 500) -> int:
+        """Delete up to `limit` expired rows, found through the index on `expires_at` (called
+        now and then, so the table stays small whatever its size); returns how many."""
         stale = select(LaunchState.key).where(LaunchState.expires_at <= utcnow()).limit(limit)
         keys = list(self.session.scalars(stale))
-        if keys:
-            self.session.execute(delete(LaunchState).where(LaunchState.key.in_(keys)))
+        if keys:  # by key, not `IN (subquery)`: PostgreSQL would plan that as a scan of it all
+            self.session.execute(
+                delete(LaunchState).where(LaunchState.key.in_(keys)),
+                execution_options={"synchronize_session": False},
+            )
+        return len(keys)
 
 
 class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):

@@ -24,13 +24,12 @@ from pylti1p3.exception import LtiException, OIDCException
 from lms_plugin import keys
 from lms_plugin.database import db
 from lms_plugin.frameworks import services as frameworks
-from lms_plugin.lti import claims, current, invites, nrps, platform_storage, services, tool_metadata
+from lms_plugin.lti import claims, current, invites, platform_storage, services, tool_metadata
 from lms_plugin.lti.cookies import NEW_WINDOW_PARAM, PartitionedCookieService, needs_cookie_check
 from lms_plugin.lti.deep_linking import placement_resource, response_jwt
 from lms_plugin.lti.dynamic_registration import InviteRefused, RegistrationError, register
 from lms_plugin.lti.message_launch import ToolMessageLaunch
 from lms_plugin.lti.models import Deployment, Platform, ResourceLink
-from lms_plugin.lti.registrations import find_deployment
 from lms_plugin.lti.state_store import DatabaseLaunchDataStorage
 
 blueprint = Blueprint("lti", __name__)
@@ -142,10 +141,17 @@ def launch() -> ResponseReturnValue:
         )
     platform = conf.platform(message.get_iss(), message.get_client_id())
     assert platform is not None, "validated by ToolMessageLaunch.validate_registration"
-    deployment = find_deployment(db.session, platform, body[claims.DEPLOYMENT_ID])
-    assert deployment is not None, "validated by ToolMessageLaunch.validate_deployment"
+    assert message.deployment_row_id is not None, "validated by ToolMessageLaunch.validate"
+    current.mark_phase("validate")
+    registry = current.registry()
     try:
-        launched = services.record_launch(db.session, platform, deployment, body)
+        launched = services.record_launch(
+            db.session,
+            platform,
+            message.deployment_row_id,
+            body,
+            level_keys=lambda version_id: registry.level_keys(db.session, version_id),
+        )
     except ValueError as error:
         return refuse(f"The launch was refused: {error}.")
     launched.cookieless = verified_by_storage
@@ -163,7 +169,8 @@ def launch() -> ResponseReturnValue:
         current.remember_launch(launched.launch_id)
     if launched.staff and launched.nrps_url:
         # The worker reads the roster; the launch only asks for it and answers at once.
-        nrps.request_sync(db.session, launched.course_id, launched.nrps_url)
+        current.ask_for_roster(launched.course_id, launched.nrps_url)
+    current.mark_phase("record")
     page_url = url_for("lti.launched", launch_id=launched.launch_id)
     if page_token is None:
         response = redirect(page_url, code=303)
@@ -174,6 +181,7 @@ def launch() -> ResponseReturnValue:
         response.headers["Cache-Control"] = "no-store"
     # pylti1p3 sets one cookie per login; drop it once used, or they pile up in the browser.
     response.delete_cookie(f"lti1p3-{request.form['state']}", path="/")
+    current.mark_phase("render")
     return response
 
 

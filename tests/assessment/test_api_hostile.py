@@ -95,3 +95,32 @@ def test_unstorable_judgement_text_is_refused_by_name(app: Flask, course: Course
         assert response.status_code == 422, (field, text, response.status_code)
         assert field in response.json["message"]
         assert count(app, Judgement) == 0
+
+
+def test_evidence_links_that_are_not_web_links_are_refused_by_name(
+    app: Flask, course: Course
+) -> None:
+    """Links `urlsplit` cannot read (an unclosed IPv6 host, a port out of range), and links that
+    hide their site behind a user name, are a 422 naming the item and the field, never a 500."""
+    good = {
+        "learner_id": course.learner_ids[0],
+        "statement_id": course.statements["emerging"][0],
+        "verdict": "met",
+    }
+    for url in [
+        "http://[::1",
+        "https://example.org:99999/",
+        "https://trusted.example@elsewhere.example/",
+        "ftp://example.org/file",
+        "https:///no-host",
+    ]:
+        response = course.staff.client.post(
+            "/api/v1/judgements",
+            headers=course.staff.headers,
+            data=json.dumps({"judgements": [good, good | {"evidence_url": url}]}),
+            content_type="application/json",
+        )
+        assert response.status_code == 422, (url, response.status_code)
+        assert response.json["index"] == 1
+        assert response.json["message"].startswith("judgement 1: evidence_url must be"), url
+        assert count(app, Judgement) == 0

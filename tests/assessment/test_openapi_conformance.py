@@ -33,11 +33,15 @@ SETTINGS = hypothesis.settings(
     suppress_health_check=list(hypothesis.HealthCheck),
 )
 OPERATIONS = [
+    "GET /clr",
     "GET /export/grid.csv",
     "GET /export/history.csv",
     "GET /grid",
     "GET /judgements",
     "GET /progress",
+    "POST /credentials/{credential_id}/offer",
+    "POST /evidence",
+    "POST /identity-check",
     "POST /judgements",
     "POST /verify",
 ]
@@ -46,13 +50,28 @@ OPERATIONS = [
 def config(staff: bool) -> schemathesis.Config:
     """Every check, the stateful phase aside (a course's ids are not discoverable by links)."""
     # Answers to well-formed requests that the document describes and JSON Schema cannot foresee:
-    # a batch item naming a learner or statement outside the activity (422, naming the item) and,
+    # a batch item naming a learner or statement outside the activity (422, naming the item),
+    # evidence for a statement outside it (403) or with a link that is no web link (422) and,
     # for staff only, progress without the `learner_id` a learner may leave out (400).
     operations: list[dict[str, Any]] = [
         {
             "include-name": "POST /judgements",
             "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", 403, 422]}},
-        }
+        },
+        {
+            "include-name": "POST /evidence",
+            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", 403, 422]}},
+        },
+        # Any UUID fits the schema: almost none is a credential (404), none is staff's (403).
+        {
+            "include-name": "POST /credentials/{credential_id}/offer",
+            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", 403, 404]}},
+        },
+        # Any text fits the schema's e-mail and URL: most are not one address, or not readable.
+        {
+            "include-name": "POST /identity-check",
+            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", 400]}},
+        },
     ]
     if staff:
         operations.append(
@@ -61,6 +80,13 @@ def config(staff: bool) -> schemathesis.Config:
                 "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", 400, 403]}},
             }
         )
+    # A CLR needs a credential in force (404 until one is signed), of a learner of the course.
+    operations.append(
+        {
+            "include-name": "GET /clr",
+            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", 400, 403, 404]}},
+        }
+    )
     return schemathesis.Config.from_dict(
         {
             "seed": 20261201,
@@ -101,7 +127,8 @@ class Caller:
 
 def real_calls(schema: Any, course: Course, staff: Caller, me: Caller) -> None:
     """Calls with ids of this course, checked like the generated ones: a level achieved (its
-    credential pending), its history, the grid, progress and exports."""
+    credential pending), its history, the grid, progress, exports and a learner's evidence (then
+    in the history too)."""
     learner = course.learner_ids[0]
     items = [
         {"learner_id": learner, "statement_id": statement, "verdict": "met", "comment": "Good"}
@@ -113,6 +140,10 @@ def real_calls(schema: Any, course: Course, staff: Caller, me: Caller) -> None:
     for path in ("/grid", "/export/grid.csv", "/export/history.csv"):
         staff(schema[path]["GET"].Case(), 200)
     me(schema["/progress"]["GET"].Case(), 200)
+    me(schema["/clr"]["GET"].Case(), 404)  # its credential is still being signed
+    evidence = {"statement_id": items[0]["statement_id"], "url": "https://example.org/log"}
+    me(schema["/evidence"]["POST"].Case(body={**evidence, "note": "My log"}), 201)
+    staff(schema["/judgements"]["GET"].Case(query={"learner_id": learner}), 200)
 
 
 @pytest.mark.parametrize("who", ["staff", "learner"])

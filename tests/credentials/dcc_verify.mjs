@@ -3,8 +3,9 @@
 // Reads JSON from standard input: {"cases": [{"name", "credential", "documents": {url: doc},
 // "now"?}], "repeat"?: N}. Every URL a case needs (DID documents, status list credentials) is in
 // `documents`; contexts come from the security document loader's pinned copies
-// (fetchRemoteContexts: false); did:key resolves offline; any other DID or URL is "not found", so
-// nothing ever touches the network. With "canonize": [documents], also returns the cryptosuite's
+// (fetchRemoteContexts: false) and, for the CLR 2.0.1 context it lacks, the app's vendored file;
+// did:key resolves offline; any other DID or URL is "not found", so nothing ever touches the
+// network. With "canonize": [documents], also returns the cryptosuite's
 // canonical N-Quads of each ({"error"} when it refuses one). Prints {"results": [{"name", "verified", "errors", "log"}]},
 // and with "repeat" also {"rate": verifications per second of the first case, loader kept}.
 import {verifyCredential} from '@digitalcredentials/vc';
@@ -12,10 +13,22 @@ import {DataIntegrityProof} from '@digitalcredentials/data-integrity';
 import {cryptosuite} from '@digitalcredentials/eddsa-rdfc-2022-cryptosuite';
 import {securityLoader} from '@digitalcredentials/security-document-loader';
 import {checkStatus} from '@digitalcredentials/vc-bitstring-status-list';
+import {readFileSync} from 'node:fs';
 const {canonize} = cryptosuite;
+
+// Contexts the security loader has no copy of, served from the app's vendored files.
+const CONTEXTS = {
+  'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json': 'clr-v2p0-context-2.0.1.json'
+};
+const VENDORED = Object.fromEntries(Object.entries(CONTEXTS).map(([url, name]) => [url,
+  JSON.parse(readFileSync(
+    new URL(`../../lms_plugin/credentials/contexts/${name}`, import.meta.url), 'utf8'))]));
 
 function loaderFor(documents) {
   const loader = securityLoader({fetchRemoteContexts: false});
+  for(const [url, context] of Object.entries(VENDORED)) {
+    loader.addStatic(url, context);
+  }
   for(const [url, document] of Object.entries(documents || {})) {
     loader.addStatic(url, document);
     // A DID document: its verification methods are dereferenced by their own ids.

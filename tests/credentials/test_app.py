@@ -294,24 +294,3 @@ def test_staff_see_and_revoke_credentials_on_the_grid_page(
     page = course.staff.client.get(f"/launch/{course.staff.launch_id}").get_data(as_text=True)
     assert "Credentials issued in this activity" in page
     assert f"/credentials/{listed['id']}/revoke" in page and "Learner 0" in page
-
-
-def test_a_learner_binds_a_copy_of_their_credential_to_their_did(
-    app: Flask, client: FlaskClient, course: Course
-) -> None:
-    listed = achieve(app, course)
-    me, other = course.learners
-    path = f"/launch/{me.launch_id}/credentials/{listed['id']}/did"
-    bad = me.client.post(path, data={"csrf_token": me.csrf, "did": "not a did"})
-    assert bad.status_code == 400
-    stranger = other.client.post(
-        f"/launch/{other.launch_id}/credentials/{listed['id']}/did",
-        data={"csrf_token": other.csrf, "did": "did:example:x"},
-    )
-    assert stranger.status_code == 403
-    done = me.client.post(path, data={"csrf_token": me.csrf, "did": "did:example:wallet-1"})
-    assert done.status_code == 303
-    copy = me.get("/api/v1/progress").json["credentials"][0]
-    signed = document(client, copy["url"])
-    assert signed["credentialSubject"]["id"] == "did:example:wallet-1"
-    assert verify(client, signed)["verified"] is True

@@ -91,7 +91,7 @@ def test_achievement(signed: dict) -> None:
     assert all(f"- {statement.text}" in narrative for statement in statements)
     alignments = achievement["alignment"]
     assert [a["targetUrl"] for a in alignments[:-1]] == [s.url for s in statements]
-    assert all(a["targetType"] == "ext:CompetencyStatement" for a in alignments[:-1])
+    assert all(a["targetType"] == "CFItem" for a in alignments[:-1])
     assert alignments[-1]["targetCode"] == "43-6012.00"
     assert alignments[-1]["targetFramework"] == "O*NET-SOC"
     [description] = achievement["resultDescription"]

@@ -348,6 +348,7 @@ def test_the_verify_page_shows_what_the_credential_says(
     theirs = foreign(world)
     theirs["issuer"]["url"] = "javascript:alert(1)"
     shown = pasted(client, theirs)
-    assert "Issuer unknown: not this tool, and not in any list of issuers it trusts." in shown
+    assert "Issuer unknown: not this tool, and not in any registry you trust." in shown
+    assert "Issued by Example College. Not in any registry you trust." in shown
     assert "<dd>Ada Lovelace</dd>" in shown and "Not revoked" in shown
     assert 'href="javascript:' not in shown and "(javascript:alert(1))" in shown

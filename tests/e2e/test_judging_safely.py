@@ -88,6 +88,14 @@ def row(frame: Frame, name: str) -> Any:
     return frame.locator("table.grid tbody tr", has=frame.get_by_text(name, exact=True))
 
 
+def column_met(frame: Frame, index: int) -> None:
+    """A statement's "met for every learner shown", from its header's popover."""
+    frame.locator("th.statement-head .statement-text").nth(index).click()
+    frame.locator(".statement-full:popover-open").get_by_role(
+        "button", name=re.compile("met for every learner shown")
+    ).click()
+
+
 def test_the_cell_dialog_keeps_the_comment_and_evidence_and_focuses_the_verdict(
     lms: Browsing,
 ) -> None:
@@ -162,17 +170,15 @@ def test_a_bulk_action_is_confirmed_changes_only_the_rest_and_can_be_undone(
     status = frame.locator("#grid-status")
     cells = row(frame, "Bea Wong").locator("button.cell")
 
-    # A column's "All met": the confirmation names the count; cancelled, nothing changes.
-    column = frame.locator("th.statement-head").first
-    column.get_by_role("button", name=re.compile("met for every learner shown")).click()
+    # A column's "All met" (in its header's popover): the confirmation names the count;
+    # cancelled, nothing changes.
+    column_met(frame, 0)
     confirm = frame.locator("#confirm-dialog")
     expect(confirm).to_be_hidden()  # statement 1 is met for both: nothing to confirm
     expect(status).to_have_text(
         "Emerging statement 1 is already met for every learner: nothing to change."
     )
-    frame.locator("th.statement-head").nth(3).get_by_role(
-        "button", name=re.compile("met for every learner shown")
-    ).click()
+    column_met(frame, 3)
     expect(confirm.get_by_role("heading")).to_have_text(
         "Mark Emerging statement 4 met for 2 of 2 learners?"
     )
@@ -181,8 +187,12 @@ def test_a_bulk_action_is_confirmed_changes_only_the_rest_and_can_be_undone(
     expect(status).to_have_text("Nothing changed.")
     expect(cells.nth(3)).to_have_attribute("data-verdict", "not_yet")
 
-    # Bea's row: 7 of 10 to change; the 3 already met keep their comments.
-    row(frame, "Bea Wong").get_by_role("button", name=re.compile("^Emerging: all met")).click()
+    # Bea's row (its "All met…" menu, one item a level): 7 of 10 to change; the 3 already met
+    # keep their comments.
+    row(frame, "Bea Wong").get_by_role("button", name=re.compile("^All met…")).click()
+    frame.get_by_role("menu", name="All met for Bea Wong").get_by_role(
+        "menuitem", name="Emerging: all met"
+    ).click()
     expect(confirm.get_by_role("heading")).to_have_text(
         "Mark 7 of 10 Emerging statements met for Bea Wong?"
     )

@@ -44,8 +44,8 @@ def test_import_then_list_as_json(app: Flask, runner: FlaskCliRunner) -> None:
     frameworks = json.loads(listed.output)
     assert sorted(f["soc"] for f in frameworks) == ["23-2099.00", "43-6012.00"]
     for item in frameworks:
-        assert set(item) >= {"id", "soc", "title", "version", "levels"}
-        assert isinstance(item["id"], int)
+        assert set(item) >= {"id", "framework", "soc", "title", "version", "revision", "levels"}
+        assert isinstance(item["id"], int) and isinstance(item["framework"], int)
         assert item["version"] == "v.26.05"
         assert [lvl["key"] for lvl in item["levels"]] == [
             "emerging",
@@ -57,7 +57,7 @@ def test_import_then_list_as_json(app: Flask, runner: FlaskCliRunner) -> None:
         assert sum(lvl["statements"] for lvl in item["levels"]) == 40
 
     human = runner.invoke(cli, ["frameworks", "list"]).output.splitlines()
-    assert human[0].split()[:5] == ["ID", "SOC", "VERSION", "REVISION", "TITLE"]
+    assert human[0].split()[:6] == ["ID", "FRAMEWORK", "SOC", "VERSION", "REVISION", "TITLE"]
     assert any("Legal Secretaries and Administrative Assistants" in line for line in human[2:])
 
 

@@ -42,7 +42,13 @@ def test_frameworks_page_lists_both_seeds_with_all_80_statements(
     assert "Legal Secretaries and Administrative Assistants" in html
     assert "Legal Support Workers, All Other" in html
     assert html.count("© EBSCOed") == 2
-    assert "CC BY 4.0" in html
+    # Attribution as prose, never the export's raw keys.
+    attribution = re.findall(r'<p class="attribution">(.*?)</p>', html, re.S)
+    assert [unescape(text) for text in attribution] == [
+        "© EBSCOed. Built on O*NET v30.2 (CC BY 4.0); skills crosswalk from "
+        "https://skillscrosswalk.com; exported by LER.me."
+    ] * 2
+    assert "onet:" not in html and "crosswalk:" not in html
 
 
 def test_framework_detail_page_and_unknown_id(app: Flask, client: FlaskClient) -> None:

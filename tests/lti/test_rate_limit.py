@@ -8,11 +8,11 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from lms_plugin import worker
-from lms_plugin.credentials.models import Credential
 from lms_plugin.database import db
 from lms_plugin.lti import rate_limit
 from lms_plugin.lti.models import LaunchState
 from lms_plugin.orm import utcnow
+from lms_plugin.wallets.models import WalletOffer
 from tests.courses import Course
 
 LIMIT = rate_limit.Limit("test-writes", 3, 3600)
@@ -63,7 +63,7 @@ def test_a_refused_or_rolled_back_use_is_not_counted(app: Flask) -> None:
         assert db.session.scalar(live) == 3
 
 
-def test_credential_copies_bound_to_a_did_are_limited_per_learner(
+def test_wallet_offers_of_credential_copies_are_limited_per_learner(
     app: Flask, course: Course
 ) -> None:
     learner = course.learners[0]
@@ -74,19 +74,20 @@ def test_credential_copies_bound_to_a_did_are_limited_per_learner(
     with app.app_context():
         worker.issue_credentials_once()
     [credential] = learner.get("/api/v1/progress").json["credentials"]
-    path = f"/launch/{learner.launch_id}/credentials/{credential['id']}/did"
+    path = f"/launch/{learner.launch_id}/credentials/{credential['id']}/wallet"
     limit = rate_limit.CREDENTIAL_COPIES
-    for index in range(limit.count):
-        form = {"csrf_token": learner.csrf, "did": f"did:example:wallet-{index}"}
-        assert learner.client.post(path, data=form).status_code == 303
-    refused = learner.client.post(path, data={"csrf_token": learner.csrf, "did": "did:example:x"})
+    for _ in range(limit.count):
+        assert learner.client.post(path, data={"csrf_token": learner.csrf}).status_code == 200
+    refused = learner.client.post(path, data={"csrf_token": learner.csrf})
     assert refused.status_code == 429
     page = refused.get_data(as_text=True)
     assert f"You can do this {limit.count} times in 1 hour: please try again later." in page
     assert "<h1>Please wait a little</h1>" in page and "Too Many Requests" not in page
+    api = learner.post(f"/api/v1/credentials/{credential['id']}/offer", None)
+    assert api.status_code == 429
     with app.app_context():
-        count = select(func.count()).select_from(Credential)
-        assert db.session.scalar(count.where(Credential.learner_id == learner.person_id)) == 6
+        offers = select(func.count()).select_from(WalletOffer)
+        assert db.session.scalar(offers.where(WalletOffer.learner_id == learner.person_id)) == 5
     # Another learner still can (their own credential).
     other = course.learners[1]
     achieved = course.staff.judge(
@@ -95,8 +96,5 @@ def test_credential_copies_bound_to_a_did_are_limited_per_learner(
     with app.app_context():
         worker.issue_credentials_once()
     [theirs] = other.get("/api/v1/progress").json["credentials"]
-    done = other.client.post(
-        f"/launch/{other.launch_id}/credentials/{theirs['id']}/did",
-        data={"csrf_token": other.csrf, "did": "did:example:theirs"},
-    )
-    assert done.status_code == 303
+    done = other.post(f"/api/v1/credentials/{theirs['id']}/offer", None)
+    assert done.status_code == 201
