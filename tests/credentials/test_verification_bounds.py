@@ -101,7 +101,9 @@ def test_any_shape_ends_by_the_deadline(shape: dict[str, Any]) -> None:
     started = time.monotonic()
     result = offline(json.dumps(shape), Limits(max_seconds=0.5)).to_json()
     elapsed = time.monotonic() - started
-    assert result["verified"] is False and elapsed < 1.0, (elapsed, result["errors"])
+    # Uncapped, these take 2 s to minutes; the slack (4x the deadline) is for a loaded machine
+    # (1.55 s was seen in CI, the 2 cores shared with the rest of the suite).
+    assert result["verified"] is False and elapsed < 2.0, (elapsed, result["errors"])
 
 
 def test_an_answer_reached_after_the_deadline_is_not_verified(world: IssuerWorld) -> None:

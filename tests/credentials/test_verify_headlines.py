@@ -80,6 +80,8 @@ def test_the_page_says_revoked_on_the_date_with_the_reason(
         r"✗ Revoked on <time datetime=\"[^\"]+\">[^<]+UTC</time>: Wrong learner", banner
     )
     assert "Issued by " in page and ": this tool itself." in page
+    # The failed check says it once; no "Problems" list repeats it.
+    assert page.count("The issuer has revoked it") == 1 and "<h3>Problems</h3>" not in page
 
 
 def test_the_page_says_altered_expired_and_issuer_unknown(
