@@ -1,4 +1,4 @@
-"""Builders of framework files for tests."""
+"""Builders for tests: framework files, and course rows made directly in the database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from lms_plugin.config import PROJECT_ROOT
+from lms_plugin.lti.models import Course, Person, Platform
 
 SEED_FILES = sorted((PROJECT_ROOT / "seeds").glob("*.json"))
 
@@ -46,3 +49,22 @@ def write_json(folder: Path, name: str, document: Any) -> Path:
     path = folder / name
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def course_rows(session: Session, subs: list[str]) -> tuple[Course, list[Person]]:
+    """A platform, one course of it and people with these LTI subs, made directly (for tests
+    where only the rows matter, not a launch). Flushes."""
+    platform = Platform(
+        issuer="https://lms.test",
+        client_id="tool",
+        auth_login_url="https://lms.test/auth",
+        auth_token_url="https://lms.test/token",
+        jwks_url="https://lms.test/jwks",
+    )
+    session.add(platform)
+    session.flush()
+    course = Course(platform_id=platform.id, context_id="c1")
+    people = [Person(issuer=platform.issuer, sub=sub) for sub in subs]
+    session.add_all([course, *people])
+    session.flush()
+    return course, people

@@ -19,9 +19,10 @@ from lms_plugin.assessment.models import LevelAchievement
 from lms_plugin.credentials.models import CredentialRequest
 from lms_plugin.database import db
 from lms_plugin.frameworks.models import Level
-from lms_plugin.lti.models import Course, Person, Platform, ResourceLink, ScoreOutbox
+from lms_plugin.lti.models import ResourceLink, ScoreOutbox
 from lms_plugin.lti.scores import purge_scores, score_counts
 from lms_plugin.orm import utcnow
+from tests.builders import course_rows
 from tests.plans import plan, scans_a_table, statements_of
 from tests.xapi.test_delivery import queue
 from xapi.models import OutboxStatement
@@ -35,19 +36,7 @@ RECENT = NOW - dt.timedelta(days=29)
 def learners(app: Flask, version_id: int) -> list[int]:
     """Two learners of a placed link (made directly: only the rows matter here)."""
     with app.app_context():
-        platform = Platform(
-            issuer="https://lms.test",
-            client_id="tool",
-            auth_login_url="https://lms.test/auth",
-            auth_token_url="https://lms.test/token",
-            jwks_url="https://lms.test/jwks",
-        )
-        db.session.add(platform)
-        db.session.flush()
-        course = Course(platform_id=platform.id, context_id="c1")
-        people = [Person(issuer=platform.issuer, sub=f"learner-{n}") for n in range(2)]
-        db.session.add_all([course, *people])
-        db.session.flush()
+        course, people = course_rows(db.session, [f"learner-{n}" for n in range(2)])
         link = ResourceLink(
             course_id=course.id, resource_link_id="r1", framework_version_id=version_id
         )

@@ -16,7 +16,8 @@ from lms_plugin.assessment import services
 from lms_plugin.assessment.models import Judgement
 from lms_plugin.database import db
 from lms_plugin.frameworks.models import Level, Statement
-from lms_plugin.lti.models import Course, Person, Platform, ResourceLink
+from lms_plugin.lti.models import ResourceLink
+from tests.builders import course_rows
 from tests.plans import plan, scans_a_table, statements_of
 
 AT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -28,19 +29,7 @@ def links(app: Flask, version_id: int) -> tuple[list[int], list[int], list[int]]
     cell of link A ends on a known verdict; link B's judgements are interleaved and must not
     show through. Returns (link ids, learner ids, statement ids)."""
     with app.app_context():
-        platform = Platform(
-            issuer="https://lms.test",
-            client_id="tool",
-            auth_login_url="https://lms.test/auth",
-            auth_token_url="https://lms.test/token",
-            jwks_url="https://lms.test/jwks",
-        )
-        db.session.add(platform)
-        db.session.flush()
-        course = Course(platform_id=platform.id, context_id="c1")
-        people = [Person(issuer=platform.issuer, sub=f"p{n}") for n in range(5)]
-        db.session.add_all([course, *people])
-        db.session.flush()
+        course, people = course_rows(db.session, [f"p{n}" for n in range(5)])
         made = [
             ResourceLink(
                 course_id=course.id, resource_link_id=name, framework_version_id=version_id
