@@ -10,6 +10,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -18,6 +19,7 @@ import defusedxml.ElementTree as SafeXml
 from defusedxml import DefusedXmlException
 
 from lms_plugin.credentials.badge_image import OB_NAMESPACE
+from lms_plugin.credentials.canonical import LimitExceeded
 from lms_plugin.strict_json import DuplicateKeyError, refuse_duplicate_keys
 
 
@@ -70,6 +72,9 @@ class Deadline:
     def passed(self) -> bool:
         return self.remaining() <= 0
 
+    def exceeded(self) -> LimitExceeded:
+        return LimitExceeded(f"it took longer than the {self.seconds:g} seconds allowed")
+
 
 def _no_constant(name: str) -> Any:
     raise InputError(f"{name} is not JSON")
@@ -88,8 +93,11 @@ def _integer(text: str) -> int:
     return int(text)
 
 
-def parse_json(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
-    """Parse JSON text within `limits`; raises `InputError` in plain words."""
+def parse_json(
+    data: str | bytes, limits: Limits = DEFAULT_LIMITS, deadline: Deadline | None = None
+) -> Any:
+    """Parse JSON text within `limits`; raises `InputError` in plain words, and `LimitExceeded`
+    as soon as `deadline` (if any) has passed."""
     if len(data) > limits.max_bytes:
         raise InputError(f"the input is larger than {limits.max_bytes:,} bytes")
     if isinstance(data, bytes):
@@ -97,42 +105,69 @@ def parse_json(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise InputError("the input is not UTF-8 text") from None
+    hooks: dict[str, Callable[[Any], Any]] = {
+        "object_pairs_hook": refuse_duplicate_keys,
+        "parse_float": _finite,
+        "parse_int": _integer,
+    }
+    if deadline is not None:  # the C scanner calls these for every object and number
+        hooks = {name: _ticking(hook, deadline) for name, hook in hooks.items()}
     try:
-        value = json.loads(
-            data,
-            object_pairs_hook=refuse_duplicate_keys,
-            parse_constant=_no_constant,
-            parse_float=_finite,
-            parse_int=_integer,
-        )
+        value = json.loads(data, parse_constant=_no_constant, **hooks)
     except DuplicateKeyError as error:
         raise InputError(str(error)) from None
     except RecursionError:
         raise InputError("the input is nested too deeply") from None
     except json.JSONDecodeError as error:
         raise InputError(f"the input is not JSON ({error.msg}, line {error.lineno})") from None
-    check_shape(value, limits)
+    check_shape(value, limits, deadline)
     return value
 
 
-def check_shape(value: Any, limits: Limits = DEFAULT_LIMITS) -> None:
+def _ticking(hook: Callable[[Any], Any], deadline: Deadline) -> Callable[[Any], Any]:
+    at, clock = deadline.at, time.monotonic
+
+    def ticking(value: Any) -> Any:
+        if clock() > at:
+            raise deadline.exceeded()
+        return hook(value)
+
+    return ticking
+
+
+_DONE = object()  # the end of a container's children
+
+
+def check_shape(
+    value: Any, limits: Limits = DEFAULT_LIMITS, deadline: Deadline | None = None
+) -> None:
     """Refuse documents nested deeper than `max_depth` or with more than `max_values` values,
-    non-finite numbers, and text that is not valid Unicode (lone surrogates)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    non-finite numbers, and text that is not valid Unicode (lone surrogates); raises
+    `LimitExceeded` as soon as `deadline` (if any) has passed. Containers are walked one child
+    at a time, so that the deadline is looked at however long one array is."""
+    # (children still to visit, their depth); a dict's children are its (key, value) pairs.
+    stack: list[tuple[Iterator[Any], int, bool]] = [(iter((value,)), 1, False)]
     count = 0
     while stack:
-        item, depth = stack.pop()
+        children, depth, pairs = stack[-1]
+        item = next(children, _DONE)
+        if item is _DONE:
+            stack.pop()
+            continue
+        if pairs:
+            key, item = item
+            _check_text(key)
         count += 1
         if count > limits.max_values:
             raise InputError(f"the input has more than {limits.max_values:,} values")
         if depth > limits.max_depth:
             raise InputError(f"the input is nested more than {limits.max_depth} levels deep")
+        if deadline is not None and not count & 0x3FF and deadline.passed():
+            raise deadline.exceeded()
         if isinstance(item, dict):
-            for key in item:
-                _check_text(key)
-            stack.extend((child, depth + 1) for child in item.values())
+            stack.append((iter(item.items()), depth + 1, True))
         elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
+            stack.append((iter(item), depth + 1, False))
         elif isinstance(item, str):
             _check_text(item)
         elif isinstance(item, float) and not math.isfinite(item):
@@ -158,7 +193,9 @@ def looks_like_xml(data: str | bytes) -> bool:
     return bool(_MARKUP_START.match(head))
 
 
-def read_baked_svg(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> str:
+def read_baked_svg(
+    data: str | bytes, limits: Limits = DEFAULT_LIMITS, deadline: Deadline | None = None
+) -> str:
     """The credential baked into an SVG badge: the JSON text of its one `<openbadges:credential>`
     element, or the payload of the compact JWS in its `verify` attribute (its JWS signature is
     not a proof this verifier checks). No DTDs, entities or external references are read; raises
@@ -179,14 +216,14 @@ def read_baked_svg(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> str:
     element = found[0]
     token = element.get("verify")
     if token is not None:
-        return _jws_payload(token.strip())
+        return _jws_payload(token.strip(), deadline)
     text = (element.text or "").strip()
     if not text:
         raise InputError("the image's <openbadges:credential> is empty")
     return text
 
 
-def _jws_payload(token: str) -> str:
+def _jws_payload(token: str, deadline: Deadline | None) -> str:
     """The credential in a compact JWS's payload (a VC-JWT's `vc` claim, or the payload)."""
     parts = token.split(".")
     if len(parts) != 3 or not parts[1]:
@@ -195,16 +232,19 @@ def _jws_payload(token: str) -> str:
         payload = base64.b64decode(
             parts[1] + "=" * (-len(parts[1]) % 4), altchars=b"-_", validate=True
         )
-        claims = parse_json(payload)
-    except (binascii.Error, ValueError):  # InputError included
+        claims = parse_json(payload, deadline=deadline)
+    except (binascii.Error, InputError):
         raise InputError("the image's compact JWS has no readable payload") from None
     if isinstance(claims, dict) and isinstance(claims.get("vc"), dict):
         claims = claims["vc"]
     return json.dumps(claims, ensure_ascii=False)
 
 
-def parse_credential_input(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
-    """JSON text, or an SVG badge with the credential baked in: the parsed JSON."""
+def parse_credential_input(
+    data: str | bytes, limits: Limits = DEFAULT_LIMITS, deadline: Deadline | None = None
+) -> Any:
+    """JSON text, or an SVG badge with the credential baked in: the parsed JSON (`LimitExceeded`
+    once `deadline`, if any, has passed)."""
     if looks_like_xml(data):
-        return parse_json(read_baked_svg(data, limits), limits)
-    return parse_json(data, limits)
+        return parse_json(read_baked_svg(data, limits, deadline), limits, deadline)
+    return parse_json(data, limits, deadline)

@@ -226,7 +226,7 @@ class _Verification:
         cached = REMOTE_DOCUMENTS.get(key)
         body = self.fetch(url, accept="application/json") if cached is None else cached
         try:
-            document = parse_json(body, self.limits)
+            document = parse_json(body, self.limits, self.deadline)
         except InputError as error:
             raise FetchRefused(f"{url[:200]} did not answer usable JSON ({error})") from None
         if cached is None:  # kept from its fetch on: an issuer's changes show within the TTL

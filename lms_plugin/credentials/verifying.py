@@ -480,7 +480,10 @@ def verify_credential(
     parsed_here = isinstance(document, str | bytes)  # then `parse_json` has checked its shape
     if isinstance(document, str | bytes):
         try:
-            document = parse_credential_input(document, limits)
+            document = parse_credential_input(document, limits, deadline)
+        except canonical.LimitExceeded as error:
+            checks.failed("well-formed", f"Verification stopped: {error}.")
+            return checks.result(None)
         except InputError as error:
             raise NotACredential(str(error)) from None
     if not isinstance(document, Mapping):
@@ -558,7 +561,7 @@ def _run_checks(
 ) -> None:
     try:
         if not shape_checked:
-            check_shape(credential, verifier.limits)
+            check_shape(credential, verifier.limits, verifier.deadline)
         why = _well_formed(credential, verifier.limits)
         if why is None:
             # Canonicalizing now finds undefined terms and relative IRIs before anything else.

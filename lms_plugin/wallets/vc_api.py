@@ -87,7 +87,7 @@ def authenticate(
     if not isinstance(presentation, dict):
         raise PresentationError("verifiablePresentation must be a JSON object")
     try:
-        check_shape(presentation, DEFAULT_LIMITS)
+        check_shape(presentation, DEFAULT_LIMITS, deadline)
     except InputError as error:
         raise PresentationError(str(error)) from None
     contexts = presentation.get("@context")

@@ -6,34 +6,18 @@ evaluator. axe-core checks each page in the LMS frame."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, FrameLocator, Page, expect
+from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.browser import check_accessibility
-from tests.live_server import demo_server
 
 ADA = "sandbox-user-ada"
 CHLOE = "sandbox-user-chloe"
 FRAMEWORK = "Legal Secretaries and Administrative Assistants"
 LINK = "https://portfolio.example/chloe/filing-log"
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A demo server of this module's own: the test adds content to its sandbox course."""
-    with demo_server(tmp_path_factory.mktemp("learner-evidence") / "instance") as base_url:
-        yield base_url
-
-
-@pytest.fixture
-def page(browser: Browser, demo: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=demo, viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+pytestmark = pytest.mark.own_demo(viewport={"width": 1366, "height": 768})
 
 
 def launch_as(page: Page, user: str) -> FrameLocator:

@@ -10,33 +10,17 @@ that was issued and then revoked, whose public page says so. axe-core checks eve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, FrameLocator, Page, expect
+from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.browser import check_accessibility
-from tests.live_server import demo_server
 
 ADA = "sandbox-user-ada"
 CHLOE = "sandbox-user-chloe"
 FRAMEWORK = "Legal Secretaries and Administrative Assistants"
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A demo server of this module's own: the test adds content to its sandbox course."""
-    with demo_server(tmp_path_factory.mktemp("lti-flow") / "instance") as base_url:
-        yield base_url
-
-
-@pytest.fixture
-def page(browser: Browser, demo: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=demo)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+pytestmark = pytest.mark.own_demo
 
 
 def as_user(page: Page, user: str) -> None:

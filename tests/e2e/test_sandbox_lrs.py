@@ -6,32 +6,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser import check_accessibility
-from tests.live_server import demo_server
 
 ADA = "sandbox-user-ada"
 FRAMEWORK = "Legal Secretaries and Administrative Assistants"
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with demo_server(tmp_path_factory.mktemp("sandbox-lrs") / "instance") as base_url:
-        yield base_url
-
-
-@pytest.fixture
-def page(browser: Browser, demo: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=demo)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+pytestmark = pytest.mark.own_demo
 
 
 def statement_row(page: Page, verb: str, object_text: str) -> Locator:
