@@ -130,24 +130,34 @@ def queued_scores() -> int:
     return db.session.scalar(query) or 0
 
 
+def any_queued_score() -> bool:
+    query = select(ScoreOutbox.id).where(is_state(ScoreOutbox.state, "queued")).limit(1)
+    return db.session.scalar(query) is not None
+
+
 def queued_statements() -> int:
     return xapi_outbox.count(db.session, "queued")
 
 
+def any_queued_statement() -> bool:
+    return xapi_outbox.any_queued(db.session)
+
+
 @dataclass(frozen=True)
 class Outbox:
-    """An outbox as the loop sees it: one delivery pass, and how many rows are still queued."""
+    """An outbox as the loop sees it: one delivery pass, and whether any row is still queued
+    (asked after every pass: one index entry read, not a count of the queue)."""
 
     name: str
     deliver_once: Pass
-    queued: Callable[[], int]
+    any_queued: Callable[[], bool]
 
 
-SCORES = Outbox("scores", deliver_scores_once, queued_scores)
+SCORES = Outbox("scores", deliver_scores_once, any_queued_score)
 
 
 def statements(batch_size: int = lrs.DEFAULT_BATCH_SIZE) -> Outbox:
-    return Outbox("xapi", lambda: deliver_xapi_once(batch_size), queued_statements)
+    return Outbox("xapi", lambda: deliver_xapi_once(batch_size), any_queued_statement)
 
 
 def drain(outbox: Outbox, timeout: float, interval: float = 0.5) -> tuple[bool, DeliveryReport]:
@@ -158,9 +168,9 @@ def drain(outbox: Outbox, timeout: float, interval: float = 0.5) -> tuple[bool, 
     while True:
         report = outbox.deliver_once()
         total.add(report)
-        remaining = outbox.queued()
+        remaining = outbox.any_queued()
         db.session.commit()
-        if remaining == 0:
+        if not remaining:
             return True, total
         if report.refused or time.monotonic() >= deadline:
             return False, total

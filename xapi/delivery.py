@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from lms_plugin.orm import is_state, utcnow
 from xapi.lrs import LrsAnswer, LrsClient, LrsConfigError, LrsSettings, LrsUnreachable
 from xapi.models import LrsEndpoint, OutboxStatement
+from xapi.outbox import tally_delivered
 
 log = logging.getLogger(__name__)
 
@@ -298,11 +299,13 @@ class Worker:
         for row_id, outcome in outcomes.items():
             groups[outcome].append(row_id)
         stop = False
+        newly_delivered = 0
         try:
             for outcome, ids in groups.items():
                 where = and_(row.id.in_(ids), mine)
                 values: dict[str, object] = {"lease_id": None}
                 if outcome.kind == "delivered":
+                    where = and_(where, is_state(row.state, "queued"))  # tallied as they change
                     values.update(state="delivered", delivered_at=now, last_error=None)
                     report.delivered += len(ids)
                 elif outcome.kind == "dead":
@@ -344,10 +347,15 @@ class Worker:
                 else:  # release: the lease would end before another request could finish
                     values.update(next_attempt_at=now)
                     stop = True
-                session.execute(
+                result = session.execute(
                     update(row).where(where).values(**values),
                     execution_options={"synchronize_session": False},
                 )
+                if outcome.kind == "delivered":
+                    newly_delivered += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            # in the transaction that delivered them, and last: the tally row stays locked
+            # only until the commit (several workers may record at once)
+            tally_delivered(session, newly_delivered)
             session.commit()
         except Exception:
             session.rollback()

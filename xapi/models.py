@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms_plugin.orm import Base, created_at, in_state, intpk, str36, url, utcnow
@@ -47,8 +47,8 @@ class OutboxStatement(Base):
     """
 
     __tablename__ = "xapi_outbox"
-    # Partial indexes: the claim, the counts and the purge each read only the rows of their
-    # state, never the (retention-bounded, but large) delivered history.
+    # Partial indexes: the claim, the queued and dead counts and the purge each read only the
+    # rows of their state, never the (retention-bounded, but large) delivered history.
     __table_args__ = (
         Index("ix_xapi_outbox_queued", "id", **in_state("queued")),
         Index("ix_xapi_outbox_dead", "id", **in_state("dead")),
@@ -69,3 +69,19 @@ class OutboxStatement(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created_at]
     delivered_at: Mapped[dt.datetime | None]
+
+
+class OutboxTally(Base):
+    """How many rows of an outbox are in a state whose rows pile up (delivered xAPI statements:
+    a month of them at the default retention), so that a count reads one row, not the history.
+
+    Kept exact in the transactions that move rows into and out of that state (`xapi.outbox`:
+    marking a batch delivered, purging); enqueueing never touches it, so it adds no shared row
+    to the transaction of a judgement. A missing row is a tally of 0.
+    """
+
+    __tablename__ = "outbox_tallies"
+
+    outbox: Mapped[str] = mapped_column(String(20), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)

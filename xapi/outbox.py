@@ -1,7 +1,7 @@
 """The outbox: writing statements into it in the caller's transaction (`enqueue`, one INSERT, or
 COPY on PostgreSQL), and the queries that report on and administer it (counts, export, replay of
 dead statements, resuming a refused LRS's rows, purging delivered ones). Delivery is
-`xapi.delivery`."""
+`xapi.delivery`; it and the purge keep the tally of delivered statements that `counts` reads."""
 
 from __future__ import annotations
 
@@ -14,19 +14,24 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
+    delete,
     func,
     insert,
     select,
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from lms_plugin.orm import delete_by_id, is_state, utcnow
-from xapi.models import OutboxStatement
+from lms_plugin.orm import is_state, utcnow
+from xapi.models import OutboxStatement, OutboxTally
 from xapi.statements import (
     BuiltStatement,
 )
+
+TALLIED = "xapi"
+"""This outbox's name in `OutboxTally`."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,8 @@ def row(built: BuiltStatement, route: Route, now: dt.datetime) -> OutboxStatemen
 
 
 def counts(session: Session, now: dt.datetime | None = None) -> dict[str, float | int | None]:
-    """`{"queued", "delivered", "dead", "oldest_queued_age_s"}` (age None when none queued): each
-    read from its state's partial index, never from the whole table."""
+    """`{"queued", "delivered", "dead", "oldest_queued_age_s"}` (age None when none queued); each
+    reads only what it shows (`count`), never the delivered history."""
     now = now or utcnow()
     oldest = session.scalar(
         select(OutboxStatement.created_at)
@@ -104,9 +109,39 @@ def counts(session: Session, now: dt.datetime | None = None) -> dict[str, float 
 
 
 def count(session: Session, state: str) -> int:
-    """How many statements are in this state (the drain loop asks only for "queued")."""
-    query = select(func.count()).where(is_state(OutboxStatement.state, state))
+    """How many statements are in this state: queued and dead rows counted over their state's
+    partial index (as many entries as the count), delivered ones read from their tally (one row,
+    however many a month of delivery keeps)."""
+    if state == "delivered":
+        query = select(OutboxTally.total).where(
+            OutboxTally.outbox == TALLIED, OutboxTally.state == state
+        )
+    else:
+        query = select(func.count()).where(is_state(OutboxStatement.state, state))
     return int(session.scalar(query) or 0)
+
+
+def any_queued(session: Session) -> bool:
+    """Whether any statement is queued (one index entry read, however long the queue)."""
+    query = select(OutboxStatement.id).where(is_state(OutboxStatement.state, "queued")).limit(1)
+    return session.scalar(query) is not None
+
+
+def tally_delivered(session: Session, change: int) -> None:
+    """Add `change` (negative when purged) to the tally of delivered statements, in the caller's
+    transaction: the same one that delivered or deleted those rows, so the tally stays exact.
+    Only the worker's transactions call it (delivery, purge), never a judgement's."""
+    if not change:
+        return
+    dialect = session.get_bind().dialect.name
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_into(OutboxTally).values(outbox=TALLIED, state="delivered", total=change)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[OutboxTally.outbox, OutboxTally.state],
+            set_={"total": OutboxTally.total + change},
+        )
+    )
 
 
 def purge_delivered(
@@ -116,8 +151,9 @@ def purge_delivered(
     archive: Callable[[list[str]], None] | None = None,
 ) -> int:
     """Delete up to `limit` statements delivered before `before`, oldest first, after handing
-    their exact bytes to `archive` (when given); returns how many. Flushes; the caller commits.
-    Several workers may purge at once: on PostgreSQL each skips the rows another has locked."""
+    their exact bytes to `archive` (when given), and take them off the delivered tally; returns
+    how many. Flushes; the caller commits. Several workers may purge at once: on PostgreSQL each
+    skips the rows another has locked."""
     row = OutboxStatement
     columns = (row.id, row.payload) if archive is not None else (row.id,)
     found = session.execute(
@@ -131,7 +167,13 @@ def purge_delivered(
         return 0
     if archive is not None:
         archive([r.payload for r in found])
-    return delete_by_id(session, row, [r.id for r in found])
+    result = session.execute(
+        delete(row).where(row.id.in_([r.id for r in found]), is_state(row.state, "delivered")),
+        execution_options={"synchronize_session": False},
+    )
+    purged = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    tally_delivered(session, -purged)
+    return purged
 
 
 def payloads(session: Session, state: str | None = None, chunk: int = 1000) -> Iterator[str]:

@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from lms_plugin.assessment import services as assessment
 from lms_plugin.assessment.models import Judgement, LevelAchievement
 from lms_plugin.assessment.services import LevelEvent, Placement
-from lms_plugin.credentials import builder, issuance
+from lms_plugin.credentials import builder, issuance, status_list
 from lms_plugin.credentials.issuance import Award, Issued, IssuerIdentity, IssuerSettings
-from lms_plugin.credentials.models import DONE_REQUEST_STATES, Credential, CredentialRequest
+from lms_plugin.credentials.models import (
+    DONE_REQUEST_STATES,
+    Credential,
+    CredentialRequest,
+    StatusList,
+)
 from lms_plugin.frameworks import case
 from lms_plugin.frameworks.attribution import attribution_text
 from lms_plugin.frameworks.models import FrameworkVersion, Level
@@ -172,23 +178,33 @@ class CredentialAwards:
         """Credentials follow levels, not single judgements."""
 
     def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None:
-        if event.kind == "achieved":
-            session.add(CredentialRequest(achievement_id=event.achievement.id))
+        self.levels_changed(session, placement, [event])
+
+    def levels_changed(
+        self, session: Session, placement: Placement, events: Sequence[LevelEvent]
+    ) -> None:
+        """A level achieved queues a credential request; a level withdrawn cancels its queued
+        requests and revokes its credentials. A few statements for the whole batch, whatever its
+        number of events."""
+        achieved = [{"achievement_id": e.achievement.id} for e in events if e.kind == "achieved"]
+        if achieved:
+            session.execute(insert(CredentialRequest), achieved)
+        withdrawn = {e.achievement.id: e for e in events if e.kind == "withdrawn"}
+        if not withdrawn:
             return
-        for request in session.scalars(
-            select(CredentialRequest).where(
-                CredentialRequest.achievement_id == event.achievement.id,
-                CredentialRequest.state == "queued",
+        by_time: dict[dt.datetime, list[int]] = defaultdict(list)
+        for achievement_id, event in withdrawn.items():
+            by_time[event.at].append(achievement_id)
+        for at, achievement_ids in by_time.items():
+            session.execute(
+                update(CredentialRequest)
+                .where(
+                    CredentialRequest.achievement_id.in_(achievement_ids),
+                    is_state(CredentialRequest.state, "queued"),
+                )
+                .values(state="cancelled", done_at=at)
             )
-        ):
-            request.state, request.done_at = "cancelled", event.at
-        for credential in issuance.credentials_of_achievement(session, event.achievement.id):
-            issuance.revoke(
-                session,
-                credential,
-                f"The {event.level.label} level was withdrawn: an evaluator reversed a judgement.",
-                now=event.at,
-            )
+        _revoke_withdrawn(session, withdrawn)
 
     def issue_pending(self, session: Session, limit: int = 200) -> DeliveryReport:
         """Sign the queued requests (several workers may run: rows are claimed with SKIP LOCKED):
@@ -234,6 +250,38 @@ class CredentialAwards:
             report.delivered += 1
         session.flush()
         return report
+
+
+def _revoke_withdrawn(session: Session, withdrawn: Mapping[int, LevelEvent]) -> None:
+    """Revoke the credentials in force of the withdrawn achievements (achievement id -> its
+    event), as `issuance.revoke` does one by one: each status list is locked and rewritten once.
+    Flushed by the caller."""
+    credentials = session.scalars(
+        select(Credential).where(
+            Credential.achievement_id.in_(list(withdrawn)), Credential.revoked_at.is_(None)
+        )
+    ).all()
+    if not credentials:
+        return
+    lists = session.scalars(
+        select(StatusList)
+        .where(StatusList.id.in_({c.status_list_id for c in credentials}))
+        .order_by(StatusList.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the bits as locked, not as read before
+    )
+    bits = {listed.id: (listed, bytearray(listed.bits)) for listed in lists}
+    for credential in credentials:
+        event = withdrawn[credential.achievement_id]
+        listed, list_bits = bits[credential.status_list_id]
+        status_list.set_bit(list_bits, credential.status_index)
+        listed.updated_at = event.at
+        credential.revoked_at = event.at
+        credential.revocation_reason = (
+            f"The {event.level.label} level was withdrawn: an evaluator reversed a judgement."
+        )
+    for listed, list_bits in bits.values():
+        listed.bits = bytes(list_bits)
 
 
 def purge_requests(session: Session, before: dt.datetime, limit: int) -> int:

@@ -55,6 +55,34 @@ class Judgement(Base):
     judged_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class CurrentJudgement(Base):
+    """The latest judgement of each judged cell (learner x statement) of a placement: a copy of its
+    columns, kept on write in the transaction that records it (`assessment.current_cells`), so
+    that current verdicts are read one row a cell whatever the length of the history. Cleared
+    cells keep their row (verdict "clear")."""
+
+    __tablename__ = "current_judgements"
+    __table_args__ = (
+        # A link's newest judgement, and the cells judged since one, from the index alone.
+        Index("ix_current_judgements_newest", "resource_link_id", "judgement_id"),
+        # SQLite keeps the rows in the primary key's order: a link's cells are read in one run.
+        {"sqlite_with_rowid": False},
+    )
+
+    resource_link_id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign key: the row is copied from the judgement itself, and checking one would cost
+    # a lookup per cell on every write.
+    judgement_id: Mapped[int]
+    verdict: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str | None] = mapped_column(Text)
+    evidence_url: Mapped[str | None] = mapped_column(String(2048))
+    show_in_credential: Mapped[bool] = mapped_column(Boolean)
+    judged_by_id: Mapped[int]
+    judged_at: Mapped[dt.datetime]
+
+
 class LevelAchievement(Base):
     """A learner reached a level in a placement; `withdrawn_at` is set if a reversal undoes it.
     Re-achieving after a withdrawal is a new row; at most one row per placement, learner and level

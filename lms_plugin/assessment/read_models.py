@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Row, case, exists, func, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Engine, Row, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from lms_plugin.assessment import services
-from lms_plugin.assessment.models import EvidenceSubmission, Judgement, LevelAchievement
+from lms_plugin.assessment.models import (
+    CurrentJudgement,
+    EvidenceSubmission,
+    Judgement,
+    LevelAchievement,
+)
 from lms_plugin.assessment.services import Placement
 from lms_plugin.credentials import sharing
 from lms_plugin.credentials.issuance import IssuerSettings
@@ -220,86 +226,109 @@ STATES: dict[str, Callable[[_Standing, int, int], bool]] = {
 }
 
 
-# Standings by database and link, with the version they were read at (`_standings_version`),
-# most recently used last.
-_KEPT: OrderedDict[tuple[str, int], tuple[tuple[Any, ...], dict[int, _Standing]]] = OrderedDict()
+@dataclass(frozen=True)
+class _Counts:
+    """Statements judged and met per learner of a link (`counts`: learner id -> (judged, met)),
+    as of its newest judgement (`newest`), over the placement's statements (`scope`); all of them
+    counted at `counted_at` (monotonic seconds), some learners since."""
+
+    newest: int | None
+    scope: tuple[int, ...]
+    counts: dict[int, tuple[int, int]]
+    counted_at: float
+
+
+# Cell counts by engine (an app's database) and link, most recently used last.
+_KEPT: WeakKeyDictionary[Engine, OrderedDict[int, _Counts]] = WeakKeyDictionary()
 _KEEP_LINKS = 32
+# A change to more learners than this since the kept counts: count them all again.
+_PATCH_LEARNERS = 200
+# On PostgreSQL a judgement may commit after a newer one was seen, and be passed over by the
+# counts of learners judged since: everyone is counted again at least this often (seconds).
+_RECOUNT_AFTER = 30.0
 
 
-def _standings_version(session: Session, placement: Placement) -> tuple[Any, ...]:
-    """What a link's standings follow: its newest judgement and evidence submission (both only
-    ever added) and its achievements (added, or withdrawn when the rule changes), read from their
-    indexes."""
+def _cell_counts(session: Session, placement: Placement) -> dict[int, tuple[int, int]]:
+    """Every learner's statements judged and met, from the current judgements. Kept per link: a
+    sort by progress is paged through, and asked for again after each judgement, when only the
+    learners whose cells moved past the kept newest judgement are counted again (a cell's row
+    only ever moves to a newer judgement; everyone is counted again after `_RECOUNT_AFTER`)."""
     link_id = placement.link.id
+    cell = CurrentJudgement
     newest = session.scalar(
-        select(func.max(Judgement.id)).where(Judgement.resource_link_id == link_id)
+        select(func.max(cell.judgement_id)).where(cell.resource_link_id == link_id)
     )
-    achievements = session.execute(
-        select(
-            func.count(), func.max(LevelAchievement.id), func.max(LevelAchievement.withdrawn_at)
-        ).where(LevelAchievement.resource_link_id == link_id)
-    ).one()
-    submitted = session.scalar(
-        select(func.max(EvidenceSubmission.id)).where(
-            EvidenceSubmission.resource_link_id == link_id
+    scope = tuple(placement.statements)
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    links = _KEPT.setdefault(engine, OrderedDict())
+    kept = links.get(link_id)
+    now = time.monotonic()
+    fresh = kept is not None and kept.scope == scope and now - kept.counted_at < _RECOUNT_AFTER
+    if fresh and kept is not None and kept.newest == newest:
+        links.move_to_end(link_id)
+        return kept.counts
+    since = kept.newest if fresh and kept is not None else None
+    if since is not None and newest is not None and newest > since:
+        changed = set(
+            session.scalars(
+                select(cell.learner_id)
+                .distinct()
+                .where(cell.resource_link_id == link_id, cell.judgement_id > since)
+                .limit(_PATCH_LEARNERS + 1)
+            )
         )
+        if len(changed) <= _PATCH_LEARNERS:
+            assert kept is not None
+            counts = {k: v for k, v in kept.counts.items() if k not in changed}
+            counts.update(_read_counts(session, placement, changed))
+            return _keep(links, link_id, _Counts(newest, scope, counts, kept.counted_at))
+    counts = _read_counts(session, placement)
+    return _keep(links, link_id, _Counts(newest, scope, counts, now))
+
+
+def _keep(
+    links: OrderedDict[int, _Counts], link_id: int, counts: _Counts
+) -> dict[int, tuple[int, int]]:
+    links[link_id] = counts
+    links.move_to_end(link_id)
+    while len(links) > _KEEP_LINKS:
+        links.popitem(last=False)
+    return counts.counts
+
+
+def _read_counts(
+    session: Session, placement: Placement, learner_ids: Iterable[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """Statements judged (not cleared) and met per learner (of `learner_ids`, else all), counted
+    by the database over the current judgements (one row a cell, whatever the history)."""
+    cell = CurrentJudgement
+    query = (
+        select(
+            cell.learner_id,
+            func.count(),
+            func.sum(case((cell.verdict == "met", 1), else_=0)),
+        )
+        .where(
+            cell.resource_link_id == placement.link.id,
+            cell.statement_id.in_(list(placement.statements)),
+            cell.verdict != "clear",
+        )
+        .group_by(cell.learner_id)
     )
-    scope = (tuple(placement.statements), tuple(level.id for level in placement.levels))
-    return (newest, submitted, *achievements, scope)
+    if learner_ids is not None:
+        query = query.where(cell.learner_id.in_(list(learner_ids)))
+    return {learner: (judged, int(met or 0)) for learner, judged, met in session.execute(query)}
 
 
 def _standings(session: Session, placement: Placement) -> dict[int, _Standing]:
-    """Every learner's standing: read again only when the link has changed since (a sort by
-    progress is paged through, and asked for again after each judgement)."""
-    version = _standings_version(session, placement)
-    key = (str(session.get_bind().url), placement.link.id)
-    kept = _KEPT.get(key)
-    if kept is not None and kept[0] == version:
-        _KEPT.move_to_end(key)
-        return kept[1]
-    standings = _read_standings(session, placement)
-    _KEPT[key] = (version, standings)
-    _KEPT.move_to_end(key)
-    while len(_KEPT) > _KEEP_LINKS:
-        _KEPT.popitem(last=False)
-    return standings
-
-
-def _read_standings(session: Session, placement: Placement) -> dict[int, _Standing]:
-    """Every learner's standing, in three aggregate queries (no row per cell leaves the database).
-    Each cell's latest verdict is read as `services.current_verdicts` reads it: PostgreSQL walks
-    `ix_judgements_cell` backwards keeping each cell's first row (`DISTINCT ON`, from the index
-    alone); SQLite's max() takes the other columns from the row holding the maximum."""
+    """Every learner's standing: cell counts (kept, see `_cell_counts`), then levels held and
+    evidence waiting, each counted by the database in one query (they are few rows)."""
     link_id = placement.link.id
-    where = (
-        Judgement.resource_link_id == link_id,
-        Judgement.statement_id.in_(list(placement.statements)),
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        latest = (
-            select(Judgement.learner_id, Judgement.verdict)
-            .where(*where)
-            .ext(distinct_on(Judgement.learner_id, Judgement.statement_id))
-            .order_by(
-                Judgement.learner_id.desc(), Judgement.statement_id.desc(), Judgement.id.desc()
-            )
-        ).subquery()
-    else:
-        latest = (
-            select(Judgement.learner_id, Judgement.verdict, func.max(Judgement.id))
-            .where(*where)
-            .group_by(Judgement.learner_id, Judgement.statement_id)
-        ).subquery()
-    counts = session.execute(
-        select(
-            latest.c.learner_id,
-            func.count().label("judged"),
-            func.sum(case((latest.c.verdict == "met", 1), else_=0)).label("met"),
-        )
-        .where(latest.c.verdict != "clear")
-        .group_by(latest.c.learner_id)
-    )
-    found = {row.learner_id: _Standing(row.judged, int(row.met or 0)) for row in counts}
+    found = {
+        learner: _Standing(judged, met)
+        for learner, (judged, met) in _cell_counts(session, placement).items()
+    }
     held = session.execute(
         select(LevelAchievement.learner_id, func.count().label("levels"))
         .where(
@@ -347,6 +376,29 @@ def _roster(
     if page is not None:
         query = query.offset(page[0]).limit(page[1])
     return [(row.id, row.name or row.sub) for row in session.execute(query)]
+
+
+def cohort_counts(session: Session, placement: Placement) -> tuple[dict[int, dict[str, int]], int]:
+    """For the cohort overview: per statement of the placement, how many of the course's learners
+    have it met and not yet (current verdicts), and how many learners the course has, counted by
+    the database (no row per cell leaves it)."""
+    learners = _roster_query(placement.link.course_id).subquery()
+    cell = CurrentJudgement
+    rows = session.execute(
+        select(cell.statement_id, cell.verdict, func.count())
+        .join(learners, learners.c.id == cell.learner_id)
+        .where(
+            cell.resource_link_id == placement.link.id,
+            cell.statement_id.in_(list(placement.statements)),
+            cell.verdict.in_(("met", "not_yet")),
+        )
+        .group_by(cell.statement_id, cell.verdict)
+    )
+    counts = {statement: {"met": 0, "not_yet": 0} for statement in placement.statements}
+    for statement, verdict, count in rows:
+        counts[statement][verdict] = count
+    total = session.scalar(select(func.count()).select_from(learners)) or 0
+    return counts, total
 
 
 def _paging(query: GridQuery, matching: int, total: int) -> dict[str, Any]:

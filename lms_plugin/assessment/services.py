@@ -24,14 +24,14 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from sqlalchemy import Integer, Row, bindparam, func, select, true
+from sqlalchemy import select
 from sqlalchemy import text as sql
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import Session, selectinload
 
+from lms_plugin.assessment import current_cells
 from lms_plugin.assessment.models import VERDICTS, Judgement, LevelAchievement
 from lms_plugin.assessment.rules import LevelRule, achieved_levels
 from lms_plugin.frameworks.models import FrameworkVersion, Level, Statement
@@ -87,6 +87,37 @@ class AssessmentListener(Protocol):
     ) -> None: ...
 
     def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None: ...
+
+
+@runtime_checkable
+class BatchListener(Protocol):
+    """A listener that hears all the level changes of a batch at once (`tell_level_changes`),
+    so that it can read and write for them all with a statement or two."""
+
+    def levels_changed(
+        self, session: Session, placement: Placement, events: Sequence[LevelEvent]
+    ) -> None: ...
+
+
+def tell_level_changes(
+    session: Session,
+    placement: Placement,
+    events: Sequence[LevelEvent],
+    listeners: Iterable[AssessmentListener],
+) -> None:
+    """Tell each listener of `events`: a `BatchListener` once, the others event by event. Their
+    reads do not flush (a flush per event would write the rows the others queued one at a time),
+    so all their rows go in one flush at the end."""
+    if not events:
+        return
+    with session.no_autoflush:
+        for listener in listeners:
+            if isinstance(listener, BatchListener):
+                listener.levels_changed(session, placement, events)
+                continue
+            for event in events:
+                listener.level_changed(session, placement, event)
+    session.flush()
 
 
 @dataclass
@@ -200,14 +231,13 @@ def record_judgements(
         return Outcome([], [], unchanged)
     session.add_all(judgements)
     session.flush()
+    current_cells.keep(session, judgements)
     listeners = list(listeners)
     for listener in listeners:
         listener.judged(session, placement, judgements)
     last_by_learner: dict[int, Judgement | None] = {j.learner_id: j for j in judgements}
     events = _roll_up(session, placement, last_by_learner, now)
-    for event in events:
-        for listener in listeners:
-            listener.level_changed(session, placement, event)
+    tell_level_changes(session, placement, events, listeners)
     return Outcome(judgements, events, unchanged)
 
 
@@ -232,67 +262,8 @@ def _given(text: str | None, kept: str | None) -> str | None:
     return kept if text is None else text.strip() or None
 
 
-def current_verdicts(
-    session: Session,
-    link_id: int,
-    learner_ids: Iterable[int] | None = None,
-    *,
-    details: bool = True,
-) -> dict[tuple[int, int], Row[Any]]:
-    """The latest judgement of each judged cell `(learner id, statement id)` of a link, in one
-    query, as light rows (no ORM objects: a grid has thousands). Cleared cells come back with
-    verdict "clear". Rows carry `learner_id`, `statement_id`, `verdict` and, with `details`,
-    `id`, `comment`, `evidence_url`, `show_in_credential`, `judged_by_id` and `judged_at`.
-
-    Both forms read the link's rows through `ix_judgements_cell` (link, learner, statement, id),
-    so the cost follows the link's own history, never the whole table: PostgreSQL walks it
-    backwards and keeps each cell's first row (`DISTINCT ON`, for a page of learners one learner
-    at a time; without `details`, from the index alone); SQLite takes each cell's highest id
-    from the index, then reads those rows by key."""
-    columns = [Judgement.learner_id, Judgement.statement_id, Judgement.verdict]
-    if details:
-        columns += [
-            Judgement.id,
-            Judgement.comment,
-            Judgement.evidence_url,
-            Judgement.show_in_credential,
-            Judgement.judged_by_id,
-            Judgement.judged_at,
-        ]
-    link = Judgement.resource_link_id == link_id
-    if session.get_bind().dialect.name == "postgresql":
-        latest_first = (Judgement.statement_id.desc(), Judgement.id.desc())
-        if learner_ids is None:
-            query = (
-                select(*columns)
-                .where(link)
-                .ext(distinct_on(Judgement.learner_id, Judgement.statement_id))
-                .order_by(Judgement.learner_id.desc(), *latest_first)
-            )
-        else:  # learner by learner: each an ordered walk of the index, with no sort of them all
-            wanted = (
-                func.unnest(bindparam("learners", sorted(set(learner_ids)), ARRAY(Integer)))
-                .table_valued("learner_id")
-                .render_derived(name="wanted")
-            )
-            cells = (
-                select(*columns)
-                .where(link, Judgement.learner_id == wanted.c.learner_id)
-                .ext(distinct_on(Judgement.statement_id))
-                .order_by(*latest_first)
-                .lateral("cells")
-            )
-            query = select(*cells.c).select_from(wanted).join(cells, true())
-    else:
-        latest = select(func.max(Judgement.id)).where(link)
-        if learner_ids is not None:
-            latest = latest.where(Judgement.learner_id.in_(list(learner_ids)))
-        latest = latest.group_by(Judgement.learner_id, Judgement.statement_id)
-        query = select(*columns).where(Judgement.id.in_(latest.scalar_subquery()))
-    if session.autoflush:  # as `session.execute` would; Core rows skip the ORM's loading layer
-        session.flush()
-    rows = session.connection().execute(query).all()  # one fetch, not one call a row
-    return {(row[0], row[1]): row for row in rows}  # (learner_id, statement_id): by position
+# The latest judgement of each cell, read from the table kept on write (issue 17).
+current_verdicts = current_cells.current_verdicts
 
 
 def active_achievements(
@@ -338,9 +309,7 @@ def change_rule(
     placement.link.require_lower_levels = rule.require_lower_levels
     placement.rule = rule
     events = _roll_up(session, placement, dict.fromkeys(learner_ids), now or utcnow())
-    for event in events:
-        for listener in listeners:
-            listener.level_changed(session, placement, event)
+    tell_level_changes(session, placement, events, listeners)
     return events
 
 

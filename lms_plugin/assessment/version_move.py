@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms_plugin.assessment import current_cells
 from lms_plugin.assessment.models import Judgement
 from lms_plugin.assessment.services import (
     AssessmentListener,
@@ -160,6 +161,7 @@ def move_placement(
         )
     session.add_all(report.carried)
     session.flush()
+    current_cells.keep(session, report.carried)
     # The same rule, recomputed for every learner under the new version's levels.
     report.events = change_rule(session, after, after.rule, listeners, now or utcnow())
     return report

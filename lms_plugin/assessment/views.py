@@ -61,22 +61,14 @@ def change_rule(launch_id: str) -> ResponseReturnValue:
 def overview(launch_id: str) -> ResponseReturnValue:
     """The cohort overview (POST: from a cookieless page, with its CSRF token)."""
     launch, placement = launch_placement(staff=True, launch_id=launch_id)
-    learner_ids = {p.id for p in services.learners(db.session, placement.link.course_id)}
-    counts: dict[int, dict[str, int]] = {
-        sid: {"met": 0, "not_yet": 0} for sid in placement.statements
-    }
-    for (learner_id, statement_id), judgement in services.current_verdicts(
-        db.session, placement.link.id
-    ).items():
-        if learner_id in learner_ids and statement_id in counts and judgement.verdict != "clear":
-            counts[statement_id][judgement.verdict] += 1
+    counts, total = read_models.cohort_counts(db.session, placement)
     return render_template(
         "assessment/overview.html",
         launch=launch,
         course=db.session.get(Course, launch.course_id),
         placement=placement,
         counts=counts,
-        total=len(learner_ids),
+        total=total,
     )
 
 

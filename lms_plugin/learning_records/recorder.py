@@ -120,29 +120,42 @@ class XapiRecorder:
         enqueue(session, built, scope.route, utcnow())
 
     def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None:
+        self.levels_changed(session, placement, [event])
+
+    def levels_changed(
+        self, session: Session, placement: Placement, events: Sequence[LevelEvent]
+    ) -> None:
+        """A level achieved: its statement; withdrawn: a voiding statement for that one. All in
+        one INSERT (COPY on PostgreSQL)."""
+        if not events:
+            return
         scope = _scope(session, placement)
-        achievement = event.achievement
-        wanted = {event.learner_id}
-        if event.judgement is not None:
-            wanted.add(event.judgement.judged_by_id)
+        wanted = {e.learner_id for e in events}
+        wanted |= {e.judgement.judged_by_id for e in events if e.judgement is not None}
         people = _people(session, wanted)
-        evaluator = people[event.judgement.judged_by_id] if event.judgement is not None else None
-        if event.kind == "achieved":
-            built = self.factory.level_achieved(
-                achievement_id=achievement.id,
-                achieved_at=achievement.achieved_at,
-                learner=people[event.learner_id],
-                level=_level_ref(event.level),
-                framework=scope.framework,
-                placement=scope.placement,
-                evaluator=evaluator,
-            )
-        else:
-            target = self.factory.level_statement_id(achievement.id, achievement.achieved_at)
-            built = self.factory.voiding(target_id=target, voided_at=event.at, by=evaluator)
-        # Added to the unit of work rather than inserted now: an INSERT here would flush the
-        # other listeners' pending rows once per event instead of once for the whole batch.
-        session.add(row(built, scope.route, utcnow()))
+        built: list[BuiltStatement] = []
+        for event in events:
+            achievement = event.achievement
+            cause = event.judgement
+            evaluator = people[cause.judged_by_id] if cause is not None else None
+            if event.kind == "achieved":
+                built.append(
+                    self.factory.level_achieved(
+                        achievement_id=achievement.id,
+                        achieved_at=achievement.achieved_at,
+                        learner=people[event.learner_id],
+                        level=_level_ref(event.level),
+                        framework=scope.framework,
+                        placement=scope.placement,
+                        evaluator=evaluator,
+                    )
+                )
+            else:
+                target = self.factory.level_statement_id(achievement.id, achievement.achieved_at)
+                built.append(
+                    self.factory.voiding(target_id=target, voided_at=event.at, by=evaluator)
+                )
+        enqueue(session, built, scope.route, utcnow())
 
     def credential_issued(
         self,
