@@ -7,23 +7,32 @@ wrapper, anything else is rolled back. CLI commands commit explicitly.
 from __future__ import annotations
 
 import os
+import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Dialect, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs (SQLite: foreign keys, WAL, busy timeout)."""
+    """An engine with the settings each backend needs (SQLite: foreign keys, WAL, busy timeout;
+    PostgreSQL: pooled connections checked after they sat idle, `_ping_if_idle`)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         if engine.url.database and engine.url.database != ":memory:":
             private_file(Path(engine.url.database))
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, insertmanyvalues_page_size=100)
+    engine = create_engine(url, insertmanyvalues_page_size=100)
+    event.listen(engine.pool, "checkin", _idle_from_now)
+    event.listen(engine.pool, "checkout", partial(_ping_if_idle, engine.dialect))
+    return engine
 
 
 def private_file(path: Path) -> None:
@@ -48,6 +57,24 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _idle_from_now(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Check a pooled connection that sat idle over `PING_AFTER_IDLE_SECONDS` (the server may have
+    restarted, a firewall dropped it): a dead one is replaced, as the pool's pre-ping would. A
+    connection in use moments ago is taken as is, saving each request a round trip; should the
+    server have gone in between, the request fails and the pool reconnects for the next ones."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        raise DisconnectionError() from error
 
 
 class Database:

@@ -1,7 +1,8 @@
 """Launch validation: pylti1p3's message launch, made as strict as LTI 1.3 Core requires.
 
 What pylti1p3 2.0 leaves out, and this adds:
-- the nonce is consumed (single use); pylti1p3 only checks that it exists;
+- the nonce is consumed (single use; pylti1p3 only checks that it exists), by the statement that
+  records the launch (`services.record_launch`), or before a new deployment is recorded;
 - `aud` must contain our client id, and `azp` must equal it when `aud` has several values or
   when `azp` is present; `exp`, `iat`, `iss`, `aud`, `nonce` and `sub` are required by PyJWT;
 - only RS256 is accepted, whatever the token's header says (no `none`, no HS256 key confusion);
@@ -35,6 +36,7 @@ CLOCK_SKEW_SECONDS = 60
 JWKS_LIFETIME_SECONDS = 2 * 3600
 JWKS_REFRESH_INTERVAL_SECONDS = 60
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "nonce", "sub"]
+NONCE_REFUSED = "Invalid nonce: unknown, expired or already used"
 
 
 class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
@@ -51,6 +53,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         self.store = store
         self.state_verified = state_verified
         self.deployment_row_id: int | None = None  # set by `validate`
+        # Where the launch's nonce is stored (set by `validate_nonce`), while it is not spent.
+        self.nonce_key: str | None = None
         self.data_storage = DatabaseLaunchDataStorage(store)
         super().__init__(
             request,
@@ -61,8 +65,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         )
 
     def validate(self) -> ToolMessageLaunch:
-        """Check the signature before anything is consumed or stored, then the nonce; record a
-        new deployment (if its platform's policy allows it) only once everything has passed."""
+        """Check the signature before anything is stored; record a new deployment (if its
+        platform's policy allows it) only once everything has passed, the nonce included: it is
+        then spent here, not by the launch's write."""
         self._validated = True
         try:
             (
@@ -74,12 +79,20 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 .validate_deployment()
                 .validate_message()
             )
+            conf, iss, client_id = self._tool_config, self.get_iss(), self.get_client_id()
+            self.deployment_row_id = conf.known_deployment(
+                iss, client_id, self._get_deployment_id()
+            )
+            if self.deployment_row_id is None:
+                if self.nonce_key is None or self.store.take(self.nonce_key) is None:
+                    raise LtiException(NONCE_REFUSED)
+                self.nonce_key = None
+                self.deployment_row_id = conf.record_deployment(
+                    iss, client_id, self._get_deployment_id()
+                )
         except Exception:
             self._validated = False
             raise
-        self.deployment_row_id = self._tool_config.record_deployment(
-            self.get_iss(), self.get_client_id(), self._get_deployment_id()
-        )
         return self
 
     def validate_deployment(self) -> ToolMessageLaunch:
@@ -106,12 +119,11 @@ class ToolMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         return self
 
     def validate_nonce(self) -> ToolMessageLaunch:
+        """The nonce must be given; the launch's write consumes it (`services.record_launch`)."""
         nonce = self._get_jwt_body().get("nonce")
         if not nonce or not isinstance(nonce, str):
             raise LtiException('"nonce" is empty')
-        key = self._session_service._get_key("nonce", nonce)
-        if self.data_storage.take_value(key) is None:
-            raise LtiException("Invalid nonce: unknown, expired or already used")
+        self.nonce_key = self.data_storage.key_of(self._session_service._get_key("nonce", nonce))
         return self
 
     def validate_registration(self) -> ToolMessageLaunch:

@@ -72,6 +72,12 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
             return None
         return PyltiDeployment().set_deployment_id(deployment_id)
 
+    def known_deployment(self, iss: str, client_id: str, deployment_id: str) -> int | None:
+        """The row id of a validated launch's deployment, or None if it is still to be recorded."""
+        platform = self.platform(iss, client_id)
+        assert platform is not None, "the launch was validated"
+        return self.deployment(platform, deployment_id)
+
     def record_deployment(self, iss: str, client_id: str, deployment_id: str) -> int:
         """The row id of the launch's deployment, stored first if its platform's policy allows
         a new one; call only once the launch naming it has passed every check (signature,

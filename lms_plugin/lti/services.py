@@ -3,20 +3,22 @@ placement it carries, and the launch context later requests act under."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import cache, partial
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Text, bindparam, func, literal, literal_column, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lms_plugin.frameworks.models import FrameworkVersion, Level
 from lms_plugin.lti import claims
 from lms_plugin.lti.models import Course, Enrollment, Person, ResourceLink
-from lms_plugin.lti.state_store import StateStore
+from lms_plugin.lti.state_store import STATE, StateStore, insert_state, take_as
 from lms_plugin.orm import MAX_ID, Base, utcnow
 
 LAUNCH_LIFETIME_SECONDS = 8 * 3600
@@ -47,8 +49,15 @@ class LaunchContext:
     cookieless: bool = False
     locale: str | None = None  # launch_presentation.locale: the platform's language for dates
 
-    def save(self, store: StateStore) -> None:
-        store.insert(f"launch:{self.launch_id}", asdict(self), LAUNCH_LIFETIME_SECONDS)
+    @property
+    def key(self) -> str:
+        """Its key in the state store."""
+        return f"launch:{self.launch_id}"
+
+    def to_json(self, without: tuple[str, ...] = ()) -> str:
+        """Its fields as a JSON object (but those named in `without`), as stored."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in without}
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def load(cls, store: StateStore, launch_id: str) -> LaunchContext | None:
@@ -68,14 +77,18 @@ def record_launch(
     platform: RecordedPlatform,
     deployment_id: int,
     body: Mapping[str, Any],
+    nonce_key: str | None,
     level_keys: Callable[[int], list[str] | None] | None = None,
+    cookieless: bool = False,
 ) -> LaunchContext:
-    """Create or update the course, person, enrollment and resource link a validated launch names
-    (`INSERT ... ON CONFLICT`, nothing read first: one statement on PostgreSQL, one per table on
-    SQLite) and return its context (not yet saved). `deployment_id` is the deployment's row id;
-    `level_keys` gives a framework version's level keys, or None if there is no such version
-    (default: read them). Bad custom placement parameters are reported in `placement_problem`,
-    not raised: the launch itself is fine."""
+    """Spend the launch's nonce (`nonce_key`, where its login stored it; None if spent already),
+    create or update the course, person, enrollment and resource link a validated launch names
+    (`INSERT ... ON CONFLICT`, nothing read first) and save the launch's context: one statement
+    on PostgreSQL, one per table on SQLite. A nonce that is unknown, expired or already used
+    raises `NonceRefused`; what was written is then to be rolled back (PostgreSQL wrote nothing).
+    `deployment_id` is the deployment's row id; `level_keys` gives a framework version's level
+    keys, or None if there is no such version (default: read them). Bad custom placement
+    parameters are reported in `placement_problem`, not raised: the launch itself is fine."""
     context_claim = body.get(claims.CONTEXT)
     if not isinstance(context_claim, Mapping) or not _text(context_claim.get("id")):
         raise ValueError("the launch names no course (context claim)")
@@ -102,25 +115,36 @@ def record_launch(
         else None,
         locale=_text(presentation.get("locale")) if isinstance(presentation, Mapping) else None,
         roles=roles,
+        cookieless=cookieless,
     )
-    course = {
-        "platform_id": platform.id,
-        "context_id": str(context_claim["id"])[:255],
-        "deployment_id": deployment_id,
-        "title": (_text(context_claim.get("title")) or "")[:500],
-        "label": (_text(context_claim.get("label")) or "")[:255],
-    }
-    person = person_values(platform.issuer, sub, body)
-    link: dict[str, Any] | None = None
+    now = utcnow()
+    rows = LaunchRows(
+        course={
+            "platform_id": platform.id,
+            "context_id": str(context_claim["id"])[:255],
+            "deployment_id": deployment_id,
+            "title": (_text(context_claim.get("title")) or "")[:500],
+            "label": (_text(context_claim.get("label")) or "")[:255],
+            "created_at": now,
+        },
+        person={**person_values(platform.issuer, sub, body), "created_at": now},
+        enrollment={
+            "roles": roles,
+            "is_staff": launch.staff,
+            "source": "launch",
+            "updated_at": now,
+        },
+    )
     if message_type == claims.DEEP_LINKING_REQUEST:
         launch.deep_linking = dict(body[claims.DEEP_LINKING_SETTINGS])
     else:
         link_claim = body[claims.RESOURCE_LINK]
-        link = {
+        rows.link = {
             "resource_link_id": str(link_claim["id"])[:255],
             "title": (_text(link_claim.get("title")) or "")[:500],
             "line_item_url": _text(launch.ags.get("lineitem")) if launch.ags else None,
             "line_items_url": _text(launch.ags.get("lineitems")) if launch.ags else None,
+            "created_at": now,
         }
         custom = body.get(claims.CUSTOM)
         if isinstance(custom, Mapping) and _text(custom.get("framework")):
@@ -133,141 +157,212 @@ def record_launch(
             except PlacementError as error:
                 launch.placement_problem = str(error)
             else:
-                link.update(framework_version_id=version_id, level_keys=levels)
-    write = _write_launch_postgresql if _dialect(session) == "postgresql" else _write_launch
-    launch.course_id, launch.person_id, launch.resource_link_id = write(
-        session, course, person, roles, link
-    )
+                rows.link.update(framework_version_id=version_id, level_keys=levels)
+    # Statements built once, run on the session's connection (nothing is pending in the session
+    # here): building a statement, or an ORM execute, costs more than SQLite takes to run it.
+    if session.get_bind().dialect.name != "postgresql":
+        _write_launch(session.connection(), rows, nonce_key, launch)
+    elif session.in_transaction():
+        _write_launch_postgresql(session.connection(), rows, nonce_key, launch)
+    else:
+        # The request's first statement: atomic on its own, it needs no BEGIN or COMMIT (two
+        # round trips). What the request writes afterwards is committed statement by statement.
+        autocommit = {"isolation_level": "AUTOCOMMIT"}
+        _write_launch_postgresql(
+            session.connection(execution_options=autocommit), rows, nonce_key, launch
+        )
     return launch
 
 
-COURSE_UPSERT = {
-    "conflict": ("platform_id", "context_id"),
-    "replace": ("deployment_id",),
-    "unless_empty": ("title", "label"),
-}
-PERSON_UPSERT = {
-    "conflict": ("issuer", "sub"),
-    "unless_empty": ("name", "given_name", "family_name", "email"),
-}
-ENROLLMENT_UPSERT = {
-    "conflict": ("course_id", "person_id"),
-    "replace": ("roles", "is_staff", "source", "updated_at"),
-}
-PLACEMENT = ("framework_version_id", "level_keys")
-CTE_NAMES = {
-    "courses": "course",
-    "people": "person",
-    "enrollments": "enrolled",
-    "resource_links": "link",
-}
-LINK_UPSERT = {
-    "conflict": ("course_id", "resource_link_id"),
-    "unless_empty": ("title", "line_item_url", "line_items_url"),
-}
+class NonceRefused(ValueError):
+    """The launch's nonce is unknown, expired or already used."""
+
+    def __init__(self) -> None:
+        super().__init__("its nonce is unknown, expired or already used")
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """How rows of a table are upserted: on a conflict on `conflict`, columns in `replace` take
+    the new value, those in `unless_empty` only a non-empty one."""
+
+    conflict: tuple[str, ...]
+    replace: tuple[str, ...] = ()
+    unless_empty: tuple[str, ...] = ()
+
+
+COURSE_UPSERT = Upsert(("platform_id", "context_id"), ("deployment_id",), ("title", "label"))
+PERSON_UPSERT = Upsert(("issuer", "sub"), (), ("name", "given_name", "family_name", "email"))
+ENROLLMENT_UPSERT = Upsert(
+    ("course_id", "person_id"), ("roles", "is_staff", "source", "updated_at")
+)
+LINK_UPSERT = Upsert(
+    ("course_id", "resource_link_id"), (), ("title", "line_item_url", "line_items_url")
+)
+PLACED_LINK_UPSERT = replace(LINK_UPSERT, replace=("framework_version_id", "level_keys"))
+LAUNCH_IDS = ("course_id", "person_id", "resource_link_id")
+# The ids a launch's row takes from the rows written before it, and the id it gives.
+TAKES = {"enrolled": ("course_id", "person_id"), "link": ("course_id",)}
+GIVES = {"course": "course_id", "person": "person_id", "link": "resource_link_id"}
+
+
+@dataclass
+class LaunchRows:
+    """The rows a launch writes, each without the ids it takes from the others (`TAKES`); no
+    link for deep linking."""
+
+    course: dict[str, Any]
+    person: dict[str, Any]
+    enrollment: dict[str, Any]
+    link: dict[str, Any] | None = None
+
+    def upserts(self) -> list[tuple[str, type[Base], Upsert, dict[str, Any]]]:
+        """(name, model, upsert, values) of each row, in the order they are written."""
+        written: list[tuple[str, type[Base], Upsert, dict[str, Any]]] = [
+            ("course", Course, COURSE_UPSERT, self.course),
+            ("person", Person, PERSON_UPSERT, self.person),
+            ("enrolled", Enrollment, ENROLLMENT_UPSERT, self.enrollment),
+        ]
+        if self.link is not None:
+            placed = "framework_version_id" in self.link
+            upsert = PLACED_LINK_UPSERT if placed else LINK_UPSERT
+            written.append(("link", ResourceLink, upsert, self.link))
+        return written
 
 
 def _write_launch(
-    session: Session,
-    course: dict[str, Any],
-    person: dict[str, Any],
-    roles: list[str],
-    link: dict[str, Any] | None,
-) -> tuple[int, int, int | None]:
-    """The launch's rows, one upsert per table; returns the course, person and link ids."""
-    [written] = _upsert(session, Course, course, **COURSE_UPSERT)  # type: ignore[arg-type]
-    course_id = written.id
-    person_id = upsert_people(session, [person])[person["sub"]]
-    upsert_enrollments(session, course_id, [(person_id, roles)], "launch")
-    if link is None:
-        return course_id, person_id, None
-    placed = PLACEMENT if "framework_version_id" in link else ()
-    [stored] = _upsert(
-        session,
-        ResourceLink,
-        {**link, "course_id": course_id},
-        replace=placed,
-        **LINK_UPSERT,  # type: ignore[arg-type]
-    )
-    return course_id, person_id, stored.id
+    connection: Connection, rows: LaunchRows, nonce_key: str | None, launch: LaunchContext
+) -> None:
+    """The launch's rows, one upsert per table, then its context in the nonce's row (SQLite)."""
+    ids: dict[str, int] = {}
+    for name, model, upsert, values in rows.upserts():
+        statement = _upsert_statement("sqlite", model.__tablename__, upsert)
+        taken = {key: ids[key] for key in TAKES.get(name, ())}
+        written = connection.execute(statement, {**values, **taken}).scalar_one()
+        if name in GIVES:
+            ids[GIVES[name]] = written
+    launch.course_id, launch.person_id = ids["course_id"], ids["person_id"]
+    launch.resource_link_id = ids.get("resource_link_id")
+    context, lifetime = launch.to_json(), LAUNCH_LIFETIME_SECONDS
+    if nonce_key is None:
+        insert_state(connection, launch.key, context, lifetime)
+    elif not take_as(connection, nonce_key, launch.key, context, lifetime):
+        raise NonceRefused()
 
 
 def _write_launch_postgresql(
-    session: Session,
-    course: dict[str, Any],
-    person: dict[str, Any],
-    roles: list[str],
-    link: dict[str, Any] | None,
-) -> tuple[int, int, int | None]:
-    """`_write_launch` as one statement (data-modifying CTEs, each upsert reading the course and
-    person ids from the others' RETURNING). The launch's commit does not wait for the WAL to
-    reach the disk (`synchronous_commit` off for this transaction): what a launch writes, the
-    next one writes again, so a crash of the server may lose the last fraction of a second of
-    launches, never consistency (as SQLite's synchronous=NORMAL here)."""
-    now = utcnow()
-    written = _upsert_cte(Course, {**course, "created_at": now}, **COURSE_UPSERT)
-    who = _upsert_cte(Person, {**person, "created_at": now}, **PERSON_UPSERT)
-    course_id = select(written.c.id).scalar_subquery()
-    person_id = select(who.c.id).scalar_subquery()
-    enrolled = {
-        "course_id": course_id,
-        "person_id": person_id,
-        "roles": roles,
-        "is_staff": claims.is_staff(roles),
-        "source": "launch",
-        "updated_at": now,
+    connection: Connection, rows: LaunchRows, nonce_key: str | None, launch: LaunchContext
+) -> None:
+    """`_write_launch` as one statement (`_launch_statement`). The launch's commit does not wait
+    for the WAL to reach the disk (`synchronous_commit` off for this transaction): what a launch
+    writes, the next one writes again, so a crash of the server may lose the last fraction of a
+    second of launches, never consistency (as SQLite's synchronous=NORMAL here)."""
+    upserts = rows.upserts()
+    shape = tuple((name, model, upsert, tuple(values)) for name, model, upsert, values in upserts)
+    params = {
+        f"{name}_{key}": value for name, _, _, values in upserts for key, value in values.items()
     }
-    enrollment = _upsert_cte(Enrollment, enrolled, **ENROLLMENT_UPSERT)
-    columns = [course_id, person_id]
-    if link is not None:
-        placed = PLACEMENT if "framework_version_id" in link else ()
-        values = {**link, "course_id": course_id, "created_at": now}
-        stored = _upsert_cte(ResourceLink, values, replace=placed, **LINK_UPSERT)
-        columns.append(select(stored.c.id).scalar_subquery())
-    asynchronous = func.set_config("synchronous_commit", "off", True)
-    row = session.execute(select(*columns, asynchronous).add_cte(enrollment)).one()
-    return row[0], row[1], row[2] if link is not None else None
+    now = utcnow()
+    params.update(
+        nonce_key=nonce_key,
+        nonce_now=now,
+        launch_key=launch.key,
+        # Without its closing brace: the statement adds the ids, then closes the object.
+        launch_context=launch.to_json(without=LAUNCH_IDS)[:-1],
+        launch_expires=now + dt.timedelta(seconds=LAUNCH_LIFETIME_SECONDS),
+    )
+    ids = connection.execute(_launch_statement(nonce_key is not None, shape), params).first()
+    if ids is None:
+        raise NonceRefused()
+    launch.course_id, launch.person_id = ids[0], ids[1]
+    launch.resource_link_id = ids[2] if rows.link is not None else None
+
+
+@cache
+def _launch_statement(
+    spends_nonce: bool, shape: tuple[tuple[str, type[Base], Upsert, tuple[str, ...]], ...]
+) -> Any:
+    """The PostgreSQL statement of a launch whose rows have this shape ((name, model, upsert,
+    columns) of each), built once: data-modifying CTEs that take the nonce (single use, as
+    `StateStore.take`) if `spends_nonce`, upsert each row only if it was taken, reading the ids
+    a row takes from the others' RETURNING, and save the launch's context with those ids. It
+    returns the ids, or no row (and writes nothing) if the nonce was not live."""
+    nonce = (
+        STATE.delete()
+        .where(
+            STATE.c.key == bindparam("nonce_key"),
+            STATE.c.expires_at > bindparam("nonce_now", type_=STATE.c.expires_at.type),
+        )
+        .returning(STATE.c.key)
+        .cte("nonce")
+        if spends_nonce
+        else select(literal(None)).cte("nonce")  # always one row
+    )
+    ctes, ids = [nonce], {}
+    for name, model, upsert, columns in shape:
+        taken = {key: ids[key] for key in TAKES.get(name, ())}
+        cte = _upsert_cte(model, name, upsert, columns, taken, nonce)
+        ctes.append(cte)
+        if name in GIVES:
+            ids[GIVES[name]] = select(cte.c.id).scalar_subquery()
+    context: list[Any] = [bindparam("launch_context", type_=Text)]
+    for key in LAUNCH_IDS:
+        # Constants in the SQL itself, not parameters (as below): fewer values to send each time.
+        piece = literal_column(f"""',"{key}":{"" if key in ids else "null"}'""")
+        context += [piece, ids[key]] if key in ids else [piece]
+    key = bindparam("launch_key", type_=STATE.c.key.type)
+    expires = bindparam("launch_expires", type_=STATE.c.expires_at.type)
+    saved = STATE.insert().from_select(
+        ["key", "value", "expires_at"],
+        select(key, func.concat(*context, literal_column("'}'")), expires).select_from(nonce),
+    )
+    asynchronous = func.set_config(
+        literal_column("'synchronous_commit'"), literal_column("'off'"), true()
+    )
+    returned = select(*ids.values(), asynchronous).select_from(nonce)
+    return returned.add_cte(*ctes, saved.cte("saved"))
 
 
 def _upsert_cte(
     model: type[Base],
-    values: Mapping[str, Any],
-    conflict: tuple[str, ...],
-    replace: tuple[str, ...] = (),
-    unless_empty: tuple[str, ...] = (),
+    name: str,
+    upsert: Upsert,
+    columns: tuple[str, ...],
+    ids: Mapping[str, Any],
+    gate: Any,
 ) -> Any:
-    """An upsert of one row as a CTE returning its `id` (PostgreSQL). Columns' scalar defaults
-    are filled in here: SQLAlchemy leaves some out of an INSERT inside a CTE."""
+    """An upsert of one row as a CTE named `name` returning its `id` (PostgreSQL), written only
+    if `gate` has a row: `columns` as parameters `<name>_<column>`, `ids` (other CTEs' ids) as
+    given. Columns' scalar defaults are filled in here: SQLAlchemy leaves them out of an
+    `INSERT ... SELECT`."""
     table = model.__table__
-    row = {
-        column.name: column.default.arg
+    row: dict[str, Any] = {
+        column.name: literal(column.default.arg, column.type)
         for column in table.c
         if column.default is not None and column.default.is_scalar
     }
-    statement = postgresql.insert(table).values({**row, **values})
+    row.update({key: bindparam(f"{name}_{key}", type_=table.c[key].type) for key in columns})
+    row.update(ids)
+    statement = postgresql.insert(table).from_select(
+        list(row), select(*row.values()).select_from(gate)
+    )
     return (
         statement.on_conflict_do_update(
-            index_elements=list(conflict),
-            set_=_changes(table, statement.excluded, replace, unless_empty),
+            index_elements=list(upsert.conflict),
+            set_=_changes(table, statement.excluded, upsert),
         )
         .returning(table.c.id)
-        .cte(CTE_NAMES[table.name])
+        .cte(name)
     )
 
 
-def _changes(
-    table: Any, new: Any, replace: tuple[str, ...], unless_empty: tuple[str, ...]
-) -> dict[str, Any]:
+def _changes(table: Any, new: Any, upsert: Upsert) -> dict[str, Any]:
     """An upsert's SET: `replace` columns take the new value, `unless_empty` ones only a
     non-empty one."""
-    changes = {name: new[name] for name in replace}
-    for name in unless_empty:
-        changes[name] = func.coalesce(func.nullif(new[name], ""), table.c[name])
+    changes = {name: new[name] for name in upsert.replace}
+    for name in upsert.unless_empty:
+        changes[name] = func.coalesce(func.nullif(new[name], literal_column("''")), table.c[name])
     return changes
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
 
 
 def person_values(issuer: str, sub: str, member: Mapping[str, Any]) -> dict[str, Any]:
@@ -290,14 +385,7 @@ def person_values(issuer: str, sub: str, member: Mapping[str, Any]) -> dict[str,
 def upsert_people(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Add or refresh people (`person_values` rows of one issuer, distinct subs) in one
     statement; names and email given replace the stored ones. Returns their ids by `sub`."""
-    returned = _upsert(
-        session,
-        Person,
-        rows,
-        returning=("sub", "id"),
-        **PERSON_UPSERT,  # type: ignore[arg-type]
-    )
-    return dict(returned)
+    return dict(_upsert(session, Person, PERSON_UPSERT, rows, returning=("sub", "id")))
 
 
 def upsert_enrollments(
@@ -320,39 +408,23 @@ def upsert_enrollments(
         }
         for person_id, roles in members
     ]
-    _upsert(
-        session,
-        Enrollment,
-        rows,
-        keep_launched_staff=source != "launch",
-        **ENROLLMENT_UPSERT,  # type: ignore[arg-type]
-    )
+    _upsert(session, Enrollment, ENROLLMENT_UPSERT, rows, keep_launched_staff=source != "launch")
 
 
 def _upsert(
     session: Session,
     model: type[Base],
-    rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-    conflict: tuple[str, ...],
+    upsert: Upsert,
+    rows: Sequence[Mapping[str, Any]],
     *,
-    replace: tuple[str, ...] = (),
-    unless_empty: tuple[str, ...] = (),
     keep_launched_staff: bool = False,
     returning: tuple[str, ...] = ("id",),
 ) -> Sequence[Any]:
-    """`INSERT ... ON CONFLICT (conflict) DO UPDATE` of one row or of many (one statement per
-    page of insertmanyvalues); returns the `returning` columns of every row written."""
-    statement = _upsert_statement(
-        _dialect(session),
-        model.__tablename__,
-        conflict,
-        replace,
-        unless_empty,
-        keep_launched_staff,
-        returning,
-    )
-    if isinstance(rows, Mapping):
-        return [session.execute(statement, dict(rows)).one()]
+    """`INSERT ... ON CONFLICT DO UPDATE` of many rows (one statement per page of
+    insertmanyvalues); returns the `returning` columns of every row written."""
+    dialect = session.get_bind().dialect.name
+    table = model.__tablename__
+    statement = _upsert_statement(dialect, table, upsert, keep_launched_staff, returning)
     if len(rows) == 1:
         return [session.execute(statement, dict(rows[0])).one()]
     return session.execute(statement, [dict(row) for row in rows]).all() if rows else []
@@ -362,23 +434,21 @@ def _upsert(
 def _upsert_statement(
     dialect: str,
     table_name: str,
-    conflict: tuple[str, ...],
-    replace: tuple[str, ...],
-    unless_empty: tuple[str, ...],
-    keep_launched_staff: bool,
-    returning: tuple[str, ...],
+    upsert: Upsert,
+    keep_launched_staff: bool = False,
+    returning: tuple[str, ...] = ("id",),
 ) -> Any:
-    """The statement of `_upsert`, built once: columns in `replace` take the new value, those in
-    `unless_empty` only a non-empty one; with `keep_launched_staff`, an enrollment made staff by
-    a launch is left alone."""
+    """The upsert of `table_name`'s rows, built once; with `keep_launched_staff`, an
+    enrollment made staff by a launch is left alone."""
     table = Base.metadata.tables[table_name]
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    changes = _changes(table, statement.excluded, replace, unless_empty)
     where = None
     if keep_launched_staff:
         where = ~(table.c.is_staff & (table.c.source == "launch"))
     return statement.on_conflict_do_update(
-        index_elements=list(conflict), set_=changes, where=where
+        index_elements=list(upsert.conflict),
+        set_=_changes(table, statement.excluded, upsert),
+        where=where,
     ).returning(*(table.c[name] for name in returning))
 
 

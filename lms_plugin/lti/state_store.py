@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import cache
 from typing import Any
 
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,21 +17,62 @@ from lms_plugin.lti.models import LaunchState
 from lms_plugin.orm import utcnow
 
 DEFAULT_LIFETIME = 24 * 3600
-# Writes go through the table, not the ORM: the hot path of every login and launch.
+# Statements built once, run through the session's connection: the hot path of every login and
+# launch, where building a statement or an ORM execute costs more than SQLite takes to run it.
 STATE = LaunchState.__table__
+_GET = select(STATE.c.value, STATE.c.expires_at).where(STATE.c.key == bindparam("key"))
+_INSERT = STATE.insert()
+_TAKE = (
+    STATE.delete()
+    .where(STATE.c.key == bindparam("key"), STATE.c.expires_at > bindparam("now"))
+    .returning(STATE.c.value)
+)
+
+
+@cache
+def _put(dialect: str) -> Any:
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(STATE)
+    return insert.on_conflict_do_update(
+        index_elements=[STATE.c.key],
+        set_={"value": insert.excluded.value, "expires_at": insert.excluded.expires_at},
+    )
+
+
+_RENAME = (
+    STATE.update()
+    .where(STATE.c.key == bindparam("old_key"), STATE.c.expires_at > bindparam("now"))
+    .values(key=bindparam("new_key"), value=bindparam("new_value"), expires_at=bindparam("expires"))
+)
+
+
+def insert_state(connection: Connection, key: str, text: str, lifetime: int | None = None) -> None:
+    """Store a key known to be new (random names: nonces, launch ids) with its value's JSON
+    `text`, without reading first."""
+    expires = utcnow() + dt.timedelta(seconds=lifetime or DEFAULT_LIFETIME)
+    connection.execute(_INSERT, {"key": key, "value": text, "expires_at": expires})
+
+
+def take_as(
+    connection: Connection, key: str, new_key: str, text: str, lifetime: int | None = None
+) -> bool:
+    """Take a live key (as `StateStore.take`: single use, race-free) and store a new one with its
+    value's JSON `text` in the same row: one statement. False if the key was not live."""
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=lifetime or DEFAULT_LIFETIME)
+    params = {"old_key": key, "now": now, "new_key": new_key, "new_value": text, "expires": expires}
+    return connection.execute(_RENAME, params).rowcount == 1
 
 
 class StateStore:
-    """A key-value store with expiry over the `launch_state` table. Flushes (or, with
-    `commit=True`, on a session of its own, commits each write)."""
+    """A key-value store with expiry over the `launch_state` table. Writes in the session's
+    transaction (or, with `commit=True`, on a session of its own, commits each write)."""
 
     def __init__(self, session: Session, commit: bool = False) -> None:
         self.session = session
         self.commit = commit
 
     def get(self, key: str) -> Any:
-        # `put` writes with an upsert, past the identity map: always read the row itself.
-        row = self.session.get(LaunchState, key, populate_existing=True)
+        row = self.session.connection().execute(_GET, {"key": key}).first()
         if row is None or row.expires_at <= utcnow():
             return None
         return json.loads(row.value)
@@ -38,33 +80,19 @@ class StateStore:
     def put(self, key: str, value: Any, lifetime: int | None = None) -> None:
         """Set the key, whether or not it exists: one upsert, so two requests storing the same
         key at once (two first launches caching a platform's key set) both succeed."""
+        connection = self.session.connection()
         expires = utcnow() + dt.timedelta(seconds=lifetime or DEFAULT_LIFETIME)
         text = json.dumps(value, separators=(",", ":"))
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(STATE).values(key=key, value=text, expires_at=expires)
-        self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[STATE.c.key], set_={"value": text, "expires_at": expires}
-            )
-        )
+        params = {"key": key, "value": text, "expires_at": expires}
+        connection.execute(_put(connection.dialect.name), params)
         if self.commit:
             self.session.commit()
-
-    def insert(self, key: str, value: Any, lifetime: int | None = None) -> None:
-        """Store a key known to be new (random names: nonces, launch ids) without reading first."""
-        expires = utcnow() + dt.timedelta(seconds=lifetime or DEFAULT_LIFETIME)
-        text = json.dumps(value, separators=(",", ":"))
-        self.session.execute(STATE.insert().values(key=key, value=text, expires_at=expires))
 
     def take(self, key: str) -> Any:
         """Delete the key and return its value if it was live: single use and race-free (of two
         concurrent takers, only the one whose DELETE removed the row gets the value)."""
-        row = self.session.execute(
-            STATE.delete()
-            .where(STATE.c.key == key, STATE.c.expires_at > utcnow())
-            .returning(STATE.c.value)
-        ).first()
+        params = {"key": key, "now": utcnow()}
+        row = self.session.connection().execute(_TAKE, params).first()
         return json.loads(row[0]) if row is not None else None
 
     def purge_expired(self, limit: int = 500) -> int:
@@ -108,5 +136,6 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
     def check_value(self, key: str) -> bool:
         return self.get_value(key) is not None
 
-    def take_value(self, key: str) -> Any:
-        return self.store.take(self._prepare_key(key))
+    def key_of(self, key: str) -> str:
+        """Where pylti1p3's `key` is kept in the store (scoped to the browser's session, if any)."""
+        return self._prepare_key(key)

@@ -150,12 +150,12 @@ def launch() -> ResponseReturnValue:
             platform,
             message.deployment_row_id,
             body,
+            message.nonce_key,
             level_keys=lambda version_id: registry.level_keys(db.session, version_id),
+            cookieless=verified_by_storage,
         )
     except ValueError as error:
         return refuse(f"The launch was refused: {error}.")
-    launched.cookieless = verified_by_storage
-    launched.save(current.store())
     page_token = None
     if launched.cookieless:
         page_token = platform_storage.open_server_session(

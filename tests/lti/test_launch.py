@@ -152,6 +152,7 @@ HOSTILE = [
     "wrong message type",
     "missing sub",
     "missing nonce",
+    "nonce never issued",
     "missing exp",
     "wrong version",
     "missing roles",
@@ -196,6 +197,8 @@ def test_hostile_launches_are_refused_and_store_nothing(
             "wrong message type": {claims.MESSAGE_TYPE: "LtiSubmissionReviewRequest"},
             "missing sub": {"sub": None},
             "missing nonce": {"nonce": None},
+            # Caught by the statements that record the launch: they write nothing that stays.
+            "nonce never issued": {"nonce": "never-issued"},
             "missing exp": {"exp": None},
             "wrong version": {claims.VERSION: "1.1"},
             "missing roles": {claims.ROLES: None},

@@ -1,16 +1,20 @@
 """What a launch POST costs the database: at most 6 statements once the process has seen its
 platform (registrations, deployments, platform keys and placements' levels come from the
-process's `Registry`; course, person, enrollment and link are one upsert each), and a change to
-the registrations made by another process (the CLI) reaches a running server within
+process's `Registry`; course, person, enrollment, link and the launch's context are one upsert
+each on SQLite, one statement with the nonce on PostgreSQL), one round trip to PostgreSQL, and a
+change to the registrations made by another process (the CLI) reaches a running server within
 `registry.CHECK_SECONDS`. Also the launch's `Server-Timing` phases."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,8 +22,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import event, func, make_url, select
 
+from lms_plugin import database
 from lms_plugin.database import db
 from lms_plugin.lti import claims, registry
 from lms_plugin.lti.models import Deployment, Enrollment, Person, ResourceLink
@@ -235,3 +240,132 @@ def test_a_change_in_this_process_empties_its_cache_at_once(
     refused, _ = post_launch(app, client, platform)
     assert refused.status_code == 400
     assert "Cannot fetch the platform" in refused.get_data(as_text=True)
+
+
+class RoundTrips:
+    """A TCP proxy in front of the database server that counts round trips: each time a client
+    speaks after the server has answered it (or first)."""
+
+    def __init__(self, url: str) -> None:
+        target = make_url(url)
+        self.upstream = (target.host or "127.0.0.1", target.port or 5432)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = target.set(port=self.listener.getsockname()[1]).render_as_string(False)
+        self.count = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            answered = threading.Event()
+            answered.set()
+            for source, sink, asks in ((client, server, True), (server, client, False)):
+                pump = threading.Thread(
+                    target=self._pump, args=(source, sink, answered, asks), daemon=True
+                )
+                pump.start()
+
+    def _pump(
+        self, source: socket.socket, sink: socket.socket, answered: threading.Event, asks: bool
+    ) -> None:
+        try:
+            while data := source.recv(65536):
+                if not asks:
+                    answered.set()
+                elif answered.is_set():
+                    answered.clear()
+                    self.count += 1
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:  # shut down, not just closed: that wakes the other pump's recv, and the peer
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+
+
+@pytest.fixture
+def round_trips(database_url: str) -> Iterator[RoundTrips]:
+    """Round trips to the test database through a counting proxy (torn down after the apps)."""
+    proxy = RoundTrips(database_url)
+    yield proxy
+    proxy.listener.close()
+
+
+POSTGRESQL_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.usefixtures("no_version_check")
+def test_a_launch_post_is_one_round_trip_to_postgresql(
+    round_trips: RoundTrips,
+    make_app: Callable[..., Flask],
+    platform: LtiPlatform,
+    version_id: int,
+) -> None:
+    """Nonce, course, person, enrollment, link and the launch's context in one statement, run
+    alone (no BEGIN, no COMMIT) on a pooled connection used moments ago (no ping)."""
+    app = make_app(DATABASE_URL=round_trips.url)
+    client = app.test_client()
+    placed = {claims.CUSTOM: {"framework": str(version_id), "levels": "emerging"}}
+    first, _ = post_launch(app, client, platform, **placed)  # the process meets its platform
+    assert first.status_code == 303, first.get_data(as_text=True)
+
+    kinds = {
+        "learner": {"sub": "learner-2"},
+        "learner of a placed link": {"sub": "learner-3", **placed},
+        "new learner in a new course": {
+            "sub": "learner-4",
+            claims.CONTEXT: {"id": "course-2", "title": "Other course"},
+            claims.RESOURCE_LINK: {"id": "link-2"},
+        },
+        "staff, deep linking": {
+            "sub": "teacher-1",
+            claims.ROLES: [INSTRUCTOR],
+            claims.MESSAGE_TYPE: claims.DEEP_LINKING_REQUEST,
+            claims.DEEP_LINKING_SETTINGS: {
+                "deep_link_return_url": "https://lms.example.edu/return",
+                "accept_types": ["ltiResourceLink"],
+                "accept_presentation_document_targets": ["iframe"],
+            },
+            claims.RESOURCE_LINK: None,
+        },
+    }
+    for kind, overrides in kinds.items():
+        auth = platform.login(client, BASE)
+        token = platform.sign(platform.claims(auth["nonce"], BASE, **overrides))
+        round_trips.count = 0
+        with statements(app) as sent:
+            response = client.post("/lti/launch", data={"id_token": token, "state": auth["state"]})
+        assert response.status_code == 303, (kind, response.get_data(as_text=True)[:300])
+        assert (len(sent), round_trips.count) == (1, 1), (kind, sent)
+    page = client.get(response.headers["Location"])  # the context saved by that one statement
+    assert page.status_code == 200 and "Other course" not in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 5
+
+
+@POSTGRESQL_ONLY
+def test_a_pooled_connection_idle_past_the_limit_is_checked_and_replaced_if_dead(
+    round_trips: RoundTrips,
+    make_app: Callable[..., Flask],
+    app: Flask,
+    platform: LtiPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxied = make_app(DATABASE_URL=round_trips.url)
+    client = proxied.test_client()
+    assert post_launch(proxied, client, platform)[0].status_code == 303
+    with proxied.app_context():
+        pooled = db.session.scalar(select(func.pg_backend_pid()))
+    with app.app_context():  # the server drops it while it sits in the pool
+        assert db.session.scalar(select(func.pg_terminate_backend(pooled)))
+
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
+    response, _ = post_launch(proxied, client, platform, sub="learner-2")
+    assert response.status_code == 303, response.get_data(as_text=True)
