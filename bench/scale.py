@@ -1,11 +1,12 @@
 """Institution scale (issue 17): each hot path on PostgreSQL at a year's worth of rows, beside the
 same path on an empty database, as a ratio.
 
-Two databases are built alike: the measured course (2,000 learners x 40 statements, one link
-judged once per cell, another judged 10 times per cell) and 5,000 expired launch states; the full
-one also holds, seeded with COPY, 1M judgements over 500 courses (interleaved in time with the
-measured course's), 1M xAPI statements delivered within the retention period and 1M live launch
-states (`--scale 0.1`: a tenth). Paths, each the median of several runs:
+Two databases are built alike: the measured courses, placed through an LTI launch with a staff
+session (2,000 learners x 40 statements, one course judged once per cell, another 10 times per
+cell; the same for 200 learners) and 5,000 expired launch states; the full one also holds, seeded
+with COPY, the rest of `--judgements` over 500 courses (interleaved in time with the measured
+courses'), 1M xAPI statements delivered within the retention period and 1M live launch states
+(`--scale 0.1`: a tenth). Paths, each the median of several runs:
 - claim + drain of 20,000 queued statements (`xapi.delivery.Worker`, an LRS that answers at once);
 - an idle worker pass (credentials, scores, rosters, xAPI; the purge throttled) and the purge
   check (nothing older than the retention), wall time and the time spent in SQL;
@@ -14,11 +15,15 @@ states (`--scale 0.1`: a tenth). Paths, each the median of several runs:
 - `launch_state` purge (500 expired rows of 5,000);
 - current verdicts, 2,000 x 40 and 200 x 40 (a page of learners), judged once and 10 times per
   cell, as full rows (the grid's cells) and as verdicts alone (`details=False`), with 5M
-  judgements in the full database's table (`--judgements`; the measured course's 880,000 and the
-  rest over 500 courses).
+  judgements in the full database's table (`--judgements`; the measured courses' 968,000 and the
+  rest over 500 courses);
+- the grid page a staff member waits for, server time (`Server-Timing`, in-process, as
+  `bench.grid` reads it) in each measured course: the first page by name, the first page by
+  progress just after a judgement, and a name and state filter.
 
 Targets (issue 17, "Done when"): drain within 10% of the empty rate; an idle pass under 5 ms;
-grid 2,000 x 40 under 150 ms and 200 x 40 under 50 ms; counts and purges flat.
+grid 2,000 x 40 under 150 ms and 200 x 40 under 50 ms (the pages' server time, and the current
+verdicts' SQL); counts and purges flat.
 
     python -m bench.scale [--scale 1.0] [--runs 5]
 """
@@ -38,18 +43,15 @@ from typing import Any
 
 from sqlalchemy import Connection, event, select, text, true
 
-from bench.assessment import database
+from bench.assessment import Scenario, database
 from bench.report import figure, verdict
 from lms_plugin import create_app, migrate, worker
 from lms_plugin.assessment import services
 from lms_plugin.database import db, make_engine
-from lms_plugin.frameworks import services as frameworks
-from lms_plugin.frameworks.models import Statement
-from lms_plugin.frameworks.parsing import read_framework_file
-from lms_plugin.lti.models import Course, Platform, ResourceLink
+from lms_plugin.lti.models import Course, Person, Platform, ResourceLink
 from lms_plugin.lti.scores import score_counts
 from lms_plugin.lti.state_store import StateStore
-from tests.builders import SEED_FILES
+from tests.lti.platform import KeySetServer, LtiPlatform, rsa_key
 from xapi import outbox
 from xapi.delivery import Destination, Worker
 from xapi.lrs import LrsAnswer, LrsSettings
@@ -71,11 +73,20 @@ class InstantLrs:
         return LrsAnswer(200, "[]")
 
 
+# The measured courses: (learners, judgements a cell), each placed through an LTI launch.
+COURSES = {"big_once": (BIG, 1), "big_tenfold": (BIG, 10), "page_once": (PAGE, 1),
+           "page_tenfold": (PAGE, 10)}  # fmt: skip
+GRID_PAGES = {
+    "name": "",
+    "progress": "?sort=progress",
+    "filter": "?q=learner+1&state=missing-level",
+}
+
+
 @dataclass
 class Seeded:
-    once_link: int
-    tenfold_link: int
-    learners: list[int]
+    links: dict[str, tuple[int, list[int]]]  # "once", "tenfold": a 2,000 course's link, learners
+    courses: dict[str, Scenario]  # by `COURSES` key, with their staff sessions
 
 
 def copy(connection: Connection, table: str, columns: Sequence[str], rows: Iterator[Any]) -> None:
@@ -95,69 +106,72 @@ def copy(connection: Connection, table: str, columns: Sequence[str], rows: Itera
             out.write("\n".join(chunk) + "\n")
 
 
-def seed(url: str, scale: float, judgements: int = 0) -> Seeded:
-    """The measured course, and with `scale` > 0 the year of rows around it: `judgements` in all
-    (at least the measured course's)."""
+def placed(key: str, scenario: Scenario) -> tuple[int, int]:
+    """A measured course's resource link and its staff member (who judges every cell)."""
+    with scenario.app.app_context():
+        staff = db.session.scalar(select(Person.id).where(Person.sub == f"{key}-staff"))
+        assert staff is not None
+        return scenario.link_id(), staff
+
+
+def seed(url: str, scale: float, platform: LtiPlatform, judgements: int = 0) -> Seeded:
+    """The measured courses, and with `scale` > 0 the year of rows around them: `judgements` in
+    all (at least the measured courses')."""
     engine = make_engine(url)
     migrate.upgrade(engine)
     now = dt.datetime.now(dt.UTC)
+    courses = {key: Scenario(url, platform, key, size) for key, (size, _) in COURSES.items()}
+    statements = courses["big_once"].statement_ids
+    measured = {key: (*placed(key, courses[key]), courses[key].learner_ids) for key in COURSES}
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "BASE_URL": "http://t.test"})
     with app.app_context():
-        version = frameworks.import_frameworks(db.session, [read_framework_file(SEED_FILES[0])])
-        version_id = version[0].version.id
-        platform = Platform(
+        platform_row = Platform(
             issuer=ISSUER,
             client_id="scale",
             auth_login_url=f"{ISSUER}/auth",
             auth_token_url=f"{ISSUER}/token",
             jwks_url=f"{ISSUER}/jwks",
         )
-        db.session.add(platform)
+        db.session.add(platform_row)
         db.session.flush()
-        statements = list(
-            db.session.scalars(
-                select(Statement.id)
-                .where(Statement.level.has(version_id=version_id))
-                .order_by(Statement.id)
+        version_id = db.session.scalar(
+            select(ResourceLink.framework_version_id).where(
+                ResourceLink.id == measured["big_once"][0]
             )
-        )[:40]
-        courses = [
-            Course(platform_id=platform.id, context_id=f"c{n}", title=f"Course {n}")
-            for n in range(1 + (500 if scale else 0))
+        )
+        background_courses = [
+            Course(platform_id=platform_row.id, context_id=f"c{n}", title=f"Course {n}")
+            for n in range(500 if scale else 0)
         ]
-        db.session.add_all(courses)
+        db.session.add_all(background_courses)
         db.session.flush()
         links = [
             ResourceLink(
                 course_id=c.id, resource_link_id=f"l{c.id}", framework_version_id=version_id
             )
-            for c in courses
+            for c in background_courses
         ]
-        links.append(
-            ResourceLink(
-                course_id=courses[0].id, resource_link_id="tenfold", framework_version_id=version_id
-            )
-        )
         db.session.add_all(links)
         db.session.commit()
         link_ids = [link.id for link in links]
     app.extensions["database"].kw["bind"].dispose()
     background = int(1_000_000 * scale)
-    measured = BIG * len(statements) * 11  # judged once, and 10 times
-    per_course = max(1, (judgements - measured) // (500 * len(statements))) if scale else 0
+    in_courses = sum(size * len(statements) * times for size, times in COURSES.values())
+    per_course = max(1, (judgements - in_courses) // (500 * len(statements))) if scale else 0
     with engine.begin() as connection:
         # the rows are consistent by construction: skip the foreign-key triggers while seeding
         connection.execute(text("SET LOCAL session_replication_role = replica"))
-        people = BIG + 500 * per_course + 1
+        people = 500 * per_course + 1
         copy(
             connection,
             "people",
             ("issuer", "sub", "name", "given_name", "family_name", "created_at"),
             ((ISSUER, f"p{n}", f"Person {n}", "", "", now) for n in range(people)),
         )
-        first = connection.scalar(text("SELECT min(id) FROM people"))
+        first = connection.scalar(
+            text("SELECT min(id) FROM people WHERE issuer = :i"), {"i": ISSUER}
+        )
         staff = first + people - 1
-        learners = list(range(first, first + BIG))
         columns = (
             "resource_link_id",
             "learner_id",
@@ -169,25 +183,33 @@ def seed(url: str, scale: float, judgements: int = 0) -> Seeded:
             "judged_at",
         )
 
-        def cells(link: int, who: Sequence[int], at: dt.datetime) -> Iterator[tuple[Any, ...]]:
+        def cells(
+            link: int, who: Sequence[int], at: dt.datetime, judge: int
+        ) -> Iterator[tuple[Any, ...]]:
             for learner in who:
                 for n, statement in enumerate(statements):
                     verdict = "met" if (learner + n) % 3 else "not_yet"
-                    yield (link, learner, statement, verdict, "Seen at work.", None, staff, at)
+                    yield (link, learner, statement, verdict, "Seen at work.", None, judge, at)
 
         def background_round(r: int) -> Iterator[tuple[Any, ...]]:
-            for c in range(1, 501):
-                who = range(first + BIG + (c - 1) * per_course, first + BIG + c * per_course)
-                rows = list(cells(link_ids[c], who, now))
+            for c, link in enumerate(link_ids):
+                who = range(first + c * per_course, first + (c + 1) * per_course)
+                rows = list(cells(link, who, now, staff))
                 yield from rows[r::10]
 
-        for r in range(10):  # a year: the tenfold link's rounds between everyone else's work
+        def judged(times: int, at: dt.datetime) -> None:
+            for key, (_, each) in COURSES.items():
+                link, judge, who = measured[key]
+                if each == times:
+                    copy(connection, "judgements", columns, cells(link, who, at, judge))
+
+        for r in range(10):  # a year: the tenfold links' rounds between everyone else's work
             at = now - dt.timedelta(days=300 - 30 * r)
             if r == 0:
-                copy(connection, "judgements", columns, cells(link_ids[0], learners, at))
+                judged(1, at)
             if scale:
                 copy(connection, "judgements", columns, background_round(r))
-            copy(connection, "judgements", columns, cells(link_ids[-1], learners, at))
+            judged(10, at)
         # each cell's latest judgement, as `current_cells.keep` leaves it on write
         connection.execute(text(CURRENT))
         states = ("key", "value", "expires_at")
@@ -237,7 +259,11 @@ def seed(url: str, scale: float, judgements: int = 0) -> Seeded:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
     engine.dispose()
-    return Seeded(link_ids[0], link_ids[-1], learners)
+    links = {
+        name: (measured[f"big_{name}"][0], measured[f"big_{name}"][2])
+        for name in ("once", "tenfold")
+    }
+    return Seeded(links, courses)
 
 
 CURRENT = (
@@ -298,9 +324,9 @@ def measure(url: str, seeded: Seeded, runs: int) -> dict[str, float]:
     found: dict[str, float] = {}
     with app.app_context():
         session = db.session
-        page = seeded.learners[:PAGE]
         clock = SqlClock(db.engine)
-        for name, link in (("once", seeded.once_link), ("tenfold", seeded.tenfold_link)):
+        for name, (link, learners) in seeded.links.items():
+            page = learners[:PAGE]
             for details in (True, False):
                 key = name if details else f"{name}_verdicts"
                 for size, who, repeat in (("big", None, runs), ("page", page, runs * 3)):
@@ -312,7 +338,7 @@ def measure(url: str, seeded: Seeded, runs: int) -> dict[str, float]:
                     found[f"grid_{size}_{key}"] = median_ms(read, repeat)
                     found[f"grid_{size}_{key}_sql"] = clock.median_ms(read, repeat)
                 session.commit()
-        assert len(services.current_verdicts(session, seeded.tenfold_link, page)) == PAGE * 40
+        assert len(services.current_verdicts(session, link, page)) == PAGE * 40
 
         found["idle_pass"] = median_ms(idle_round, runs * 10)
         found["idle_pass_sql"] = clock.median_ms(idle_round, runs * 10)
@@ -341,7 +367,25 @@ def measure(url: str, seeded: Seeded, runs: int) -> dict[str, float]:
         found["drain_rate"] = max(drain_rate(session), drain_rate(session))
         assert outbox.count(session, "delivered") == delivered_rows(session)  # the tally is exact
     app.extensions["database"].kw["bind"].dispose()
+    # last: the judgements before the progress pages would give the worker passes work
+    for key, course in seeded.courses.items():
+        for page, median in grid_pages(course, runs).items():
+            found[f"page_{key}_{page}"] = median
+        course.app.extensions["database"].kw["bind"].dispose()
     return found
+
+
+def grid_pages(course: Scenario, runs: int) -> dict[str, float]:
+    """The grid page's server time (medians): the first page by name; by progress just after a
+    judgement (the learner judged counted again); a name and state filter."""
+    for query in GRID_PAGES.values():
+        course.grid_page(query)  # warm (the progress counts kept from here on)
+    times: dict[str, list[float]] = {page: [] for page in GRID_PAGES}
+    for run in range(runs):
+        course.bulk([course.learner_ids[run]], "met" if run % 2 == 0 else "not_yet")
+        for page, query in GRID_PAGES.items():
+            times[page].append(course.grid_page(query)[0])
+    return {page: statistics.median(samples) for page, samples in times.items()}
 
 
 def old_counts(session: Any) -> None:
@@ -406,13 +450,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.judgements:,} judgements)"
     )
     results = []
-    for label, scale in (("empty", 0.0), ("full", args.scale)):
-        with database("postgresql") as url:
-            started = time.perf_counter()
-            seeded = seed(url, scale, args.judgements if scale else 0)
-            seeded_s = time.perf_counter() - started
-            results.append(measure(url, seeded, args.runs))
-            print(f"  ({label} database seeded in {seeded_s:.1f} s)")
+    keyset = KeySetServer()
+    try:
+        for label, scale in (("empty", 0.0), ("full", args.scale)):
+            with database("postgresql") as url:
+                started = time.perf_counter()
+                platform = LtiPlatform(rsa_key(), keyset)
+                seeded = seed(url, scale, platform, args.judgements if scale else 0)
+                seeded_s = time.perf_counter() - started
+                results.append(measure(url, seeded, args.runs))
+                print(f"  ({label} database seeded in {seeded_s:.1f} s)")
+    finally:
+        keyset.close()
     empty, full = results
     checks = [
         # key, label, unit, target, passed
@@ -449,6 +498,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 checks.append((figure_key, f"{label}, wall", "ms", "see SQL", True))
                 checks.append((f"{figure_key}_sql", f"{label}, SQL", "ms", f"under {limit:g} ms",
                                full[f"{figure_key}_sql"] < limit))  # fmt: skip
+    for key, (size, times) in COURSES.items():
+        limit = TARGETS["grid_big_ms" if size == BIG else "grid_page_ms"]
+        for page, what in (
+            ("name", "by name"),
+            ("progress", "by progress"),
+            ("filter", "filtered"),
+        ):
+            label = f"grid page {size:,}x40, judged {'once' if times == 1 else '10x'}, {what}"
+            checks.append((f"page_{key}_{page}", f"{label}, server", "ms", f"under {limit:g} ms",
+                           full[f"page_{key}_{page}"] < limit))  # fmt: skip
     ok = True
     for key, label, unit, target, passed in checks:
         ratio = full[key] / empty[key] if empty[key] else float("nan")

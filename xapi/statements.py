@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -92,8 +93,9 @@ def _frozen(part: _Part) -> _Part:
     return part
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# What `json.dumps(value, ensure_ascii=False, separators=(",", ":"))` writes, without building an
+# encoder on each call (a bulk save writes several strings a statement).
+_dumps: Callable[[Any], str] = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _composed(*parts: tuple[str, str]) -> str:
@@ -106,6 +108,12 @@ def _composed(*parts: tuple[str, str]) -> str:
 def _timestamp_json(value: dt.datetime) -> str:
     """A timestamp as JSON (the statements of a batch share a handful)."""
     return _dumps(format_timestamp(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _timestamp_text(value: dt.datetime) -> str:
+    """`format_timestamp`, for statement ids (a batch's judgements share one time)."""
+    return format_timestamp(value)
 
 
 def _result_json(success: bool, response: str | None, evidence_url: str | None) -> str:
@@ -203,6 +211,8 @@ class StatementFactory:
         self.base_url = base_url.rstrip("/")
         self.include_email = include_email
         self.namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.base_url}/xapi")
+        # UUIDv5 is SHA-1 of the namespace then the name: hash the namespace once.
+        self._namespace_sha1 = hashlib.sha1(self.namespace.bytes)  # noqa: S324 - as RFC 4122
         self._tool = _frozen(
             Agent(
                 name="Competency Credentials",
@@ -219,15 +229,22 @@ class StatementFactory:
     # ids ------------------------------------------------------------------------------------
 
     def statement_id(self, cause: str) -> str:
-        return str(uuid.uuid5(self.namespace, cause))
+        """`str(uuid.uuid5(self.namespace, cause))`, at half the cost (three a judgement)."""
+        digest = self._namespace_sha1.copy()
+        digest.update(cause.encode())
+        raw = bytearray(digest.digest()[:16])
+        raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+        raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+        hex_ = raw.hex()
+        return f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
 
     def judgement_statement_id(self, judgement_id: int, judged_at: dt.datetime) -> str:
         """The id of a judgement's statement (the judgement time guards against a database
         rebuilt from scratch reusing row ids in the same LRS)."""
-        return self.statement_id(f"judgement/{judgement_id}/{format_timestamp(judged_at)}")
+        return self.statement_id(f"judgement/{judgement_id}/{_timestamp_text(judged_at)}")
 
     def level_statement_id(self, achievement_id: int, achieved_at: dt.datetime) -> str:
-        return self.statement_id(f"achievement/{achievement_id}/{format_timestamp(achieved_at)}")
+        return self.statement_id(f"achievement/{achievement_id}/{_timestamp_text(achieved_at)}")
 
     def credential_statement_id(self, credential_id: str) -> str:
         return self.statement_id(f"credential/{credential_id}")

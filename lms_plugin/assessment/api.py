@@ -23,6 +23,7 @@ from lms_plugin.assessment.schemas import (
     JudgementsRequestSchema,
     ProgressQuerySchema,
     first_item_index,
+    plain_judgements,
 )
 from lms_plugin.assessment.services import JudgementError, JudgementRequest, Placement
 from lms_plugin.credentials import clr
@@ -93,10 +94,13 @@ def grid() -> ResponseReturnValue:
 @retry_races
 def judge() -> ResponseReturnValue:
     launch, placement = launch_placement(staff=True)
-    body = _load(JudgementsRequestSchema(), request.get_json(silent=True))
+    data = request.get_json(silent=True)
+    items = plain_judgements(data)
+    if items is None:
+        items = _load(JudgementsRequestSchema(), data)["judgements"]
     evaluator = db.session.get(Person, launch.person_id)
     assert evaluator is not None
-    requests_ = [JudgementRequest(**item) for item in body["judgements"]]
+    requests_ = [JudgementRequest(**item) for item in items]
     try:
         outcome = services.record_judgements(
             db.session, placement, evaluator, requests_, listeners()

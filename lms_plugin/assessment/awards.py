@@ -20,15 +20,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from lms_plugin.assessment import services as assessment
-from lms_plugin.assessment.models import Judgement, LevelAchievement
-from lms_plugin.assessment.services import LevelEvent, Placement
-from lms_plugin.credentials import builder, issuance, status_list
+from lms_plugin.assessment.models import LevelAchievement
+from lms_plugin.assessment.services import LevelEvent, Placement, RecordedJudgement
+from lms_plugin.credentials import builder, issuance
 from lms_plugin.credentials.issuance import Award, Issued, IssuerIdentity, IssuerSettings
 from lms_plugin.credentials.models import (
     DONE_REQUEST_STATES,
     Credential,
     CredentialRequest,
-    StatusList,
 )
 from lms_plugin.frameworks import case
 from lms_plugin.frameworks.attribution import attribution_text
@@ -173,7 +172,7 @@ class CredentialAwards:
         self.on_issued = list(on_issued)
 
     def judged(
-        self, session: Session, placement: Placement, judgements: Sequence[Judgement]
+        self, session: Session, placement: Placement, judgements: Sequence[RecordedJudgement]
     ) -> None:
         """Credentials follow levels, not single judgements."""
 
@@ -254,34 +253,19 @@ class CredentialAwards:
 
 def _revoke_withdrawn(session: Session, withdrawn: Mapping[int, LevelEvent]) -> None:
     """Revoke the credentials in force of the withdrawn achievements (achievement id -> its
-    event), as `issuance.revoke` does one by one: each status list is locked and rewritten once.
-    Flushed by the caller."""
+    event) with one read and one lock per status list (`issuance.revoke_many`). Flushed by the
+    caller."""
     credentials = session.scalars(
         select(Credential).where(
             Credential.achievement_id.in_(list(withdrawn)), Credential.revoked_at.is_(None)
         )
     ).all()
-    if not credentials:
-        return
-    lists = session.scalars(
-        select(StatusList)
-        .where(StatusList.id.in_({c.status_list_id for c in credentials}))
-        .order_by(StatusList.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)  # the bits as locked, not as read before
-    )
-    bits = {listed.id: (listed, bytearray(listed.bits)) for listed in lists}
+    revocations = []
     for credential in credentials:
         event = withdrawn[credential.achievement_id]
-        listed, list_bits = bits[credential.status_list_id]
-        status_list.set_bit(list_bits, credential.status_index)
-        listed.updated_at = event.at
-        credential.revoked_at = event.at
-        credential.revocation_reason = (
-            f"The {event.level.label} level was withdrawn: an evaluator reversed a judgement."
-        )
-    for listed, list_bits in bits.values():
-        listed.bits = bytes(list_bits)
+        reason = f"The {event.level.label} level was withdrawn: an evaluator reversed a judgement."
+        revocations.append((credential, reason, event.at))
+    issuance.revoke_many(session, revocations)
 
 
 def purge_requests(session: Session, before: dt.datetime, limit: int) -> int:

@@ -92,6 +92,52 @@ class JudgementsRequestSchema(Schema):
     )
 
 
+_ITEM_FIELDS = frozenset(JudgementItemSchema().fields)
+_REQUIRED = frozenset({"learner_id", "statement_id", "verdict"})
+_TEXTS = (("comment", MAX_COMMENT), ("evidence_url", MAX_URL))
+
+
+def plain_judgements(data: Any) -> list[dict[str, Any]] | None:
+    """The items of a judgements request as `JudgementsRequestSchema` loads them, read without
+    marshmallow (a fifth of a bulk save's time), for the plain body only: ids as JSON integers,
+    no unknown or doubtful field. None when anything is not plain: the schema then decides, and
+    words its refusal."""
+    if type(data) is not dict or data.keys() != {"judgements"}:
+        return None
+    items = data["judgements"]
+    if type(items) is not list or not 1 <= len(items) <= MAX_BATCH:
+        return None
+    loaded = []
+    for item in items:
+        if type(item) is not dict or not _REQUIRED <= item.keys() <= _ITEM_FIELDS:
+            return None
+        for name in ("learner_id", "statement_id"):
+            value = item[name]
+            if type(value) is not int or not 1 <= value <= MAX_ID:
+                return None
+        verdict = item["verdict"]
+        if type(verdict) is not str or verdict not in VERDICTS:
+            return None
+        for name, limit in _TEXTS:
+            text = item.get(name)
+            if text is not None and (type(text) is not str or len(text) > limit):
+                return None
+        shown = item.get("show_in_credential")
+        if shown is not None and type(shown) is not bool:
+            return None
+        loaded.append(
+            {
+                "learner_id": item["learner_id"],
+                "statement_id": item["statement_id"],
+                "verdict": verdict,
+                "comment": item.get("comment"),
+                "evidence_url": item.get("evidence_url"),
+                "show_in_credential": shown,
+            }
+        )
+    return loaded
+
+
 class EvidenceRequestSchema(Schema):
     """A learner's evidence for one statement of their activity (themself: no learner id)."""
 

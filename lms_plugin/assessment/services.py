@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, selectinload
 
@@ -63,6 +63,35 @@ class JudgementRequest:
     """The comment goes into the credential's evidence; None: as `comment` (kept or not)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Superseded:
+    """The judgement a new one replaced as its cell's current."""
+
+    id: int
+    verdict: str
+    judged_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedJudgement:
+    """A judgement `record_judgements` wrote: the row's columns, without an ORM object (a bulk
+    save writes thousands; reading one back, `history` gives `Judgement`s)."""
+
+    id: int
+    resource_link_id: int
+    learner_id: int
+    statement_id: int
+    verdict: str
+    comment: str | None
+    evidence_url: str | None
+    show_in_credential: bool
+    judged_by_id: int
+    judged_at: dt.datetime
+    carried_over_from_id: int | None = None
+    supersedes: Superseded | None = None
+    """The cell's judgement before this one (None: its first), as read under the lock."""
+
+
 @dataclass(frozen=True)
 class LevelEvent:
     """A level achieved or withdrawn for one learner in one placement."""
@@ -71,7 +100,7 @@ class LevelEvent:
     achievement: LevelAchievement
     level: Level
     learner_id: int
-    judgement: Judgement | None
+    judgement: RecordedJudgement | None
     """The judgement that caused the change (None when staff changed the rule)."""
     levels_held: int
     """How many levels of the placement the learner holds after the change."""
@@ -83,7 +112,7 @@ class AssessmentListener(Protocol):
     Called inside the transaction that records the judgements; they flush, never commit."""
 
     def judged(
-        self, session: Session, placement: Placement, judgements: Sequence[Judgement]
+        self, session: Session, placement: Placement, judgements: Sequence[RecordedJudgement]
     ) -> None: ...
 
     def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None: ...
@@ -140,7 +169,7 @@ class Placement:
 
 @dataclass
 class Outcome:
-    judgements: list[Judgement]
+    judgements: list[RecordedJudgement]
     events: list[LevelEvent]
     unchanged: list[int] = field(default_factory=list)
     """Indexes of the requests that would have left their cell as it was: nothing recorded."""
@@ -200,11 +229,12 @@ def record_judgements(
     lock_learners(session, placement.link.id, learner_ids)
     _reread_rule(session, placement)
     now = now or utcnow()
+    current = current_verdicts(session, placement.link.id, learner_ids)
     cells: dict[tuple[int, int], CellState] = {
         key: (row.verdict, row.comment, row.evidence_url, row.show_in_credential)
-        for key, row in current_verdicts(session, placement.link.id, learner_ids).items()
+        for key, row in current.items()
     }
-    judgements: list[Judgement] = []
+    pending: list[tuple[int, int, CellState]] = []
     unchanged: list[int] = []
     for index, request in enumerate(requests):
         key = (request.learner_id, request.statement_id)
@@ -214,31 +244,95 @@ def record_judgements(
             unchanged.append(index)
             continue
         cells[key] = after
+        pending.append((request.learner_id, request.statement_id, after))
+    if not pending:
+        return Outcome([], [], unchanged)
+    ids = _reserve_ids(session, Judgement, len(pending))
+    judgements: list[RecordedJudgement] = []
+    latest: dict[tuple[int, int], Superseded] = {}  # cells judged twice in the batch
+    for id, (learner_id, statement_id, after) in zip(ids, pending, strict=True):
+        key = (learner_id, statement_id)
+        earlier = latest.get(key)
+        if earlier is None and key in current:
+            row = current[key]
+            earlier = Superseded(row.id, row.verdict, row.judged_at)
         judgements.append(
-            Judgement(
-                resource_link_id=placement.link.id,
-                learner_id=request.learner_id,
-                statement_id=request.statement_id,
-                verdict=after[0],
-                comment=after[1],
-                evidence_url=after[2],
-                show_in_credential=after[3],
+            RecordedJudgement(
+                id,
+                placement.link.id,
+                learner_id,
+                statement_id,
+                *after,
                 judged_by_id=judged_by.id,
                 judged_at=now,
+                supersedes=earlier,
             )
         )
-    if not judgements:
-        return Outcome([], [], unchanged)
-    session.add_all(judgements)
-    session.flush()
+        latest[key] = Superseded(id, after[0], now)
+    _insert(session, judgements)
     current_cells.keep(session, judgements)
     listeners = list(listeners)
     for listener in listeners:
         listener.judged(session, placement, judgements)
-    last_by_learner: dict[int, Judgement | None] = {j.learner_id: j for j in judgements}
-    events = _roll_up(session, placement, last_by_learner, now)
+    last_by_learner: dict[int, RecordedJudgement | None] = {j.learner_id: j for j in judgements}
+    verdicts = {key: state[0] for key, state in cells.items()}  # as now recorded
+    events = _roll_up(session, placement, last_by_learner, now, verdicts)
     tell_level_changes(session, placement, events, listeners)
     return Outcome(judgements, events, unchanged)
+
+
+_INSERTED = (
+    "id",
+    "resource_link_id",
+    "learner_id",
+    "statement_id",
+    "verdict",
+    "comment",
+    "evidence_url",
+    "show_in_credential",
+    "judged_by_id",
+    "judged_at",
+)
+
+
+def _reserve_ids(
+    session: Session, model: type[Judgement | LevelAchievement], count: int
+) -> list[int]:
+    """`count` new ids of `model`'s table, ascending and above every id committed so far, so
+    its rows go in with one statement (the ORM inserts them one by one on SQLite, where it cannot
+    match the ids an INSERT returns to its rows). Called under the learners' locks.
+
+    PostgreSQL: from the table's sequence (concurrent batches of other learners get other
+    numbers). SQLite: the transaction holds the database's write lock (`lock_learners`), so
+    no one else inserts until it commits, and the ids follow the highest as SQLite's would."""
+    if not count:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        reserve = sql(
+            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"
+        )
+        return sorted(session.scalars(reserve, {"table": model.__tablename__, "count": count}))
+    highest = session.scalar(select(func.max(model.id))) or 0
+    return list(range(highest + 1, highest + 1 + count))
+
+
+def _insert(session: Session, judgements: Sequence[RecordedJudgement]) -> None:
+    """Write the judgements: COPY on PostgreSQL (an INSERT's rows cost a parse each), one
+    executemany on SQLite."""
+    rows = [tuple(getattr(j, name) for name in _INSERTED) for j in judgements]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        statement = f"COPY judgements ({', '.join(_INSERTED)}) FROM STDIN"
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            for values in rows:
+                copy.write_row(values)
+        return
+    table = Judgement.__table__
+    connection.execute(
+        insert(table), [dict(zip(_INSERTED, values, strict=True)) for values in rows]
+    )
 
 
 def next_state(before: CellState, request: JudgementRequest) -> CellState:
@@ -356,21 +450,26 @@ def _reread_rule(session: Session, placement: Placement) -> None:
 def _roll_up(
     session: Session,
     placement: Placement,
-    causes: Mapping[int, Judgement | None],
+    causes: Mapping[int, RecordedJudgement | None],
     now: dt.datetime,
+    verdicts: Mapping[tuple[int, int], str] | None = None,
 ) -> list[LevelEvent]:
     """Recompute the levels of the learners in `causes` (learner id -> the judgement that caused
-    the recomputation, if any) and record what changed."""
+    the recomputation, if any) and record what changed. `verdicts`: the current verdict of each
+    judged cell of these learners, when the caller knows them (else they are read)."""
     learner_ids = set(causes)
-    verdicts = current_verdicts(session, placement.link.id, learner_ids)
+    if verdicts is None:
+        rows = current_verdicts(session, placement.link.id, learner_ids, details=False)
+        verdicts = {key: row.verdict for key, row in rows.items()}
     met: dict[int, dict[int, bool]] = defaultdict(dict)
-    for (learner_id, statement_id), judgement in verdicts.items():
-        met[learner_id][statement_id] = judgement.verdict == "met"
+    for (learner_id, statement_id), verdict in verdicts.items():
+        met[learner_id][statement_id] = verdict == "met"
     active: dict[tuple[int, int], LevelAchievement] = {
         (a.learner_id, a.level_id): a
         for a in active_achievements(session, placement.link.id, learner_ids)
     }
     events: list[LevelEvent] = []
+    achieved: list[LevelAchievement] = []
     for learner_id in sorted(learner_ids):
         cause = causes[learner_id]
         cause_id = cause.id if cause is not None else None
@@ -388,7 +487,7 @@ def _roll_up(
                     achieved_at=now,
                     achieved_by_judgement_id=cause_id,
                 )
-                session.add(achievement)
+                achieved.append(achievement)
                 events.append(
                     LevelEvent("achieved", achievement, level, learner_id, cause, held_count, now)
                 )
@@ -398,6 +497,11 @@ def _roll_up(
                 events.append(
                     LevelEvent("withdrawn", held, level, learner_id, cause, held_count, now)
                 )
+    # With their ids given, the ORM inserts them with one statement (else one each on SQLite).
+    ids = _reserve_ids(session, LevelAchievement, len(achieved))
+    for achievement, id in zip(achieved, ids, strict=True):
+        achievement.id = id
+    session.add_all(achieved)
     session.flush()
     return events
 

@@ -323,18 +323,37 @@ def revoke(
     session: Session, credential: Credential, reason: str, now: dt.datetime | None = None
 ) -> bool:
     """Set the credential's revocation bit; False if it was revoked already. Flushes."""
-    if credential.revoked_at is not None:
-        return False
-    listed = session.get(StatusList, credential.status_list_id, with_for_update=True)
-    assert listed is not None
-    bits = bytearray(listed.bits)
-    status_list.set_bit(bits, credential.status_index)
-    listed.bits = bytes(bits)
-    listed.updated_at = now or utcnow()
-    credential.revoked_at = now or utcnow()
-    credential.revocation_reason = reason.strip()[:2000] or "Revoked by the issuer"
+    revoked = revoke_many(session, [(credential, reason, now or utcnow())])
     session.flush()
-    return True
+    return revoked == 1
+
+
+def revoke_many(
+    session: Session, revocations: Sequence[tuple[Credential, str, dt.datetime]]
+) -> int:
+    """Revoke each credential (with its reason, at its time) not revoked yet: every status list
+    concerned is locked once, in id order, and rewritten once. Returns how many were revoked;
+    the caller flushes."""
+    wanted = [(c, reason, at) for c, reason, at in revocations if c.revoked_at is None]
+    if not wanted:
+        return 0
+    lists = session.scalars(
+        select(StatusList)
+        .where(StatusList.id.in_({c.status_list_id for c, _, _ in wanted}))
+        .order_by(StatusList.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the bits as locked, not as read before
+    )
+    bits = {listed.id: (listed, bytearray(listed.bits)) for listed in lists}
+    for credential, reason, at in wanted:
+        listed, list_bits = bits[credential.status_list_id]
+        status_list.set_bit(list_bits, credential.status_index)
+        listed.updated_at = at
+        credential.revoked_at = at
+        credential.revocation_reason = reason.strip()[:2000] or "Revoked by the issuer"
+    for listed, list_bits in bits.values():
+        listed.bits = bytes(list_bits)
+    return len(wanted)
 
 
 def reissue(

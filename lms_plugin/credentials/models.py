@@ -37,8 +37,9 @@ class Credential(Base):
     )
 
     id: Mapped[str36] = mapped_column(primary_key=True)
+    # Indexed: a withdrawn level revokes its achievement's credentials (and a reissue reads them).
     achievement_id: Mapped[int] = mapped_column(
-        ForeignKey("level_achievements.id", ondelete="RESTRICT")
+        ForeignKey("level_achievements.id", ondelete="RESTRICT"), index=True
     )
     learner_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
     level_id: Mapped[int] = mapped_column(ForeignKey("framework_levels.id", ondelete="RESTRICT"))
@@ -66,8 +67,9 @@ class CredentialRequest(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Indexed: a withdrawn level cancels its achievement's queued requests.
     achievement_id: Mapped[int] = mapped_column(
-        ForeignKey("level_achievements.id", ondelete="CASCADE")
+        ForeignKey("level_achievements.id", ondelete="CASCADE"), index=True
     )
     state: Mapped[str] = mapped_column(String(10), default="queued")
     credential_id: Mapped[str | None] = mapped_column(

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms_plugin.assessment.models import Judgement
 from lms_plugin.credentials.issuance import Issued, IssuerSettings
 from lms_plugin.frameworks.models import Level
 from lms_plugin.lti.models import Course, Deployment, Person
@@ -37,14 +35,7 @@ from xapi.statements import (
 )
 
 if TYPE_CHECKING:
-    from lms_plugin.assessment.services import LevelEvent, Placement
-
-
-@dataclass(frozen=True)
-class _Previous:
-    id: int
-    verdict: str
-    judged_at: dt.datetime
+    from lms_plugin.assessment.services import LevelEvent, Placement, RecordedJudgement
 
 
 class _Scope:
@@ -78,7 +69,10 @@ class XapiRecorder:
         self.factory = StatementFactory(base_url, include_email=include_email)
 
     def judged(
-        self, session: Session, placement: Placement, judgements: Sequence[Judgement]
+        self,
+        session: Session,
+        placement: Placement,
+        judgements: Sequence[RecordedJudgement],
     ) -> None:
         if not judgements:
             return
@@ -86,12 +80,10 @@ class XapiRecorder:
         people = _people(
             session, {j.learner_id for j in judgements} | {j.judged_by_id for j in judgements}
         )
-        previous = _previous(session, placement.link.id, judgements)
         built: list[BuiltStatement] = []
         for judgement in sorted(judgements, key=lambda j: j.id):
-            cell = (judgement.learner_id, judgement.statement_id)
             evaluator = people[judgement.judged_by_id]
-            earlier = previous.get(cell)
+            earlier = judgement.supersedes
             if earlier is not None and earlier.verdict != "clear":
                 target = self.factory.judgement_statement_id(earlier.id, earlier.judged_at)
                 built.append(
@@ -116,7 +108,6 @@ class XapiRecorder:
                         evidence_url=judgement.evidence_url,
                     )
                 )
-            previous[cell] = _Previous(judgement.id, judgement.verdict, judgement.judged_at)
         enqueue(session, built, scope.route, utcnow())
 
     def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None:
@@ -244,35 +235,3 @@ def _people(session: Session, ids: set[int]) -> dict[int, AgentRef]:
             rows = session.execute(select(*columns).where(Person.id.in_(missing)))
             cache.update((r.id, AgentRef(r.issuer, r.sub, r.name, r.email)) for r in rows)
     return {person_id: cache[person_id] for person_id in ids}
-
-
-def _previous(
-    session: Session, link_id: int, judgements: Sequence[Judgement]
-) -> dict[tuple[int, int], _Previous]:
-    """The judgement of each judged cell current before this batch: the cell's highest id below
-    the batch's first. Exact because the caller holds the learners' locks (`record_judgements`
-    takes them before inserting): every earlier judgement of these cells is committed, visible,
-    and numbered below this batch, so each superseded judgement is voided once, by its successor."""
-    first = min(j.id for j in judgements)
-    latest = (
-        select(func.max(Judgement.id))
-        .where(
-            Judgement.resource_link_id == link_id,
-            Judgement.learner_id.in_({j.learner_id for j in judgements}),
-            Judgement.statement_id.in_({j.statement_id for j in judgements}),
-            Judgement.id < first,
-        )
-        .group_by(Judgement.learner_id, Judgement.statement_id)
-    )
-    columns = (
-        Judgement.id,
-        Judgement.learner_id,
-        Judgement.statement_id,
-        Judgement.verdict,
-        Judgement.judged_at,
-    )
-    rows = session.execute(select(*columns).where(Judgement.id.in_(latest)))
-    return {
-        (row.learner_id, row.statement_id): _Previous(row.id, row.verdict, row.judged_at)
-        for row in rows
-    }

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from lms_plugin.frameworks.models import FrameworkVersion
@@ -28,8 +28,7 @@ from lms_plugin.orm import delete_by_id, is_state, utcnow
 from xapi.delivery import Backoff, DeliveryReport
 
 if TYPE_CHECKING:
-    from lms_plugin.assessment.models import Judgement
-    from lms_plugin.assessment.services import LevelEvent, Placement
+    from lms_plugin.assessment.services import LevelEvent, Placement, RecordedJudgement
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
@@ -42,24 +41,36 @@ class ScorePassback:
     """Assessment listener: queue the learner's new score on every level change."""
 
     def judged(
-        self, session: Session, placement: Placement, judgements: Sequence[Judgement]
+        self, session: Session, placement: Placement, judgements: Sequence[RecordedJudgement]
     ) -> None:
         """Scores follow levels, not single judgements."""
 
     def level_changed(self, session: Session, placement: Placement, event: LevelEvent) -> None:
-        verb = "Achieved" if event.kind == "achieved" else "Withdrawn"
-        now = event.at
-        session.add(
-            ScoreOutbox(
-                resource_link_id=placement.link.id,
-                learner_id=event.learner_id,
-                score_given=float(event.levels_held),
-                score_maximum=float(len(placement.levels)),
-                comment=f"{verb}: {event.level.label} ({placement.version.title})",
-                scored_at=now,
-                next_attempt_at=now,
-            )
-        )
+        self.levels_changed(session, placement, [event])
+
+    def levels_changed(
+        self, session: Session, placement: Placement, events: Sequence[LevelEvent]
+    ) -> None:
+        """One score row per level change, all in one INSERT."""
+        maximum = float(len(placement.levels))
+        title = placement.version.title
+        rows = [
+            {
+                "resource_link_id": placement.link.id,
+                "learner_id": event.learner_id,
+                "score_given": float(event.levels_held),
+                "score_maximum": maximum,
+                "comment": f"{_VERBS[event.kind]}: {event.level.label} ({title})",
+                "scored_at": event.at,
+                "next_attempt_at": event.at,
+            }
+            for event in events
+        ]
+        if rows:
+            session.execute(insert(ScoreOutbox), rows)
+
+
+_VERBS = {"achieved": "Achieved", "withdrawn": "Withdrawn"}
 
 
 @dataclass(frozen=True)
