@@ -18,6 +18,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 PING_AFTER_IDLE_SECONDS = 10.0
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def make_engine(url: str) -> Engine:
@@ -56,6 +58,16 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # failure can lose the last commits. PostgreSQL is the production choice where that matters.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # A bulk save of 1,200 judgements writes 1,000-1,800 pages to the WAL, so at SQLite's
+    # default of 1,000 every such commit also ran a checkpoint (copying the WAL into the database
+    # file): 16-43 ms, against 4-6 ms for the commit alone. At 10,000 pages (~40 MB of WAL) one
+    # save in five to ten runs it instead, copying once the pages the saves in between rewrote,
+    # and that request takes longer. Checkpoints still run at commit, in the committing request.
+    # Readers only look up a larger WAL index; a reader that stays open still keeps the WAL from
+    # being reused, as before. `journal_size_limit` truncates the WAL back to 64 MiB after a
+    # checkpoint, so a one-off large transaction does not leave a file that size behind.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
     cursor.close()
 
 

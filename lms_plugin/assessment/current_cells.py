@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from lms_plugin.assessment.models import CurrentJudgement, Judgement
 
-_COPIED = (
+# A judgement's columns but its id: what a current cell copies and a judgement is written with.
+COPIED = (
     "resource_link_id",
     "learner_id",
     "statement_id",
@@ -58,7 +59,7 @@ def keep(session: Session, judgements: Iterable[Recorded]) -> None:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = [getattr(Judgement, name) for name in _COPIED]
+    columns = [getattr(Judgement, name) for name in COPIED]
     ids = sorted(newest.values())
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
@@ -67,10 +68,10 @@ def keep(session: Session, judgements: Iterable[Recorded]) -> None:
         else:
             where = Judgement.id.in_(chunk)
         rows = select(Judgement.id, *columns).where(where)
-        upsert = insert(CurrentJudgement).from_select(["judgement_id", *_COPIED], rows)
+        upsert = insert(CurrentJudgement).from_select(["judgement_id", *COPIED], rows)
         upsert = upsert.on_conflict_do_update(
             index_elements=["resource_link_id", "learner_id", "statement_id"],
-            set_={name: upsert.excluded[name] for name in ("judgement_id", *_COPIED[3:])},
+            set_={name: upsert.excluded[name] for name in ("judgement_id", *COPIED[3:])},
             where=CurrentJudgement.judgement_id < upsert.excluded.judgement_id,
         )
         session.execute(upsert)

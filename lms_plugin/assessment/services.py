@@ -281,18 +281,7 @@ def record_judgements(
     return Outcome(judgements, events, unchanged)
 
 
-_INSERTED = (
-    "id",
-    "resource_link_id",
-    "learner_id",
-    "statement_id",
-    "verdict",
-    "comment",
-    "evidence_url",
-    "show_in_credential",
-    "judged_by_id",
-    "judged_at",
-)
+_INSERTED = ("id", *current_cells.COPIED)  # a judgement row, id first
 
 
 def _reserve_ids(
