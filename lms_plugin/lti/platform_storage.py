@@ -27,8 +27,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from itsdangerous import BadData, Serializer, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
 from lms_plugin.database import db
@@ -140,39 +139,9 @@ class ServerSession(SecureCookieSession):
         self.launch_id = launch_id
 
 
-class CookieSerializer(URLSafeTimedSerializer):
-    """Flask's session cookie serializer (signed, timed), without its zlib attempt on every save:
-    what the cookie holds (random launch ids, a CSRF token) hardly compresses, and trying costs
-    more than the signing. Compressed cookies made before still load."""
-
-    def dump_payload(self, obj: Any) -> bytes:
-        return base64_encode(Serializer.dump_payload(self, obj))
-
-
 class LaunchSessionInterface(SecureCookieSessionInterface):
     """Cookie sessions as usual; a request naming a cookieless launch (in the path or the
-    `X-LTI-Launch-Id` header) and bringing no session cookie gets that launch's server session.
-    The cookies' serializer is built once per secret key (Flask builds one per request)."""
-
-    _signing: tuple[tuple[Any, ...], CookieSerializer | None] = ((), None)
-
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        if not app.secret_key:
-            return None
-        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
-        built, serializer = self._signing
-        if built != keys or serializer is None:
-            serializer = CookieSerializer(
-                list(keys),  # the current key last, as Flask
-                salt=self.salt,
-                serializer=self.serializer,
-                signer_kwargs={
-                    "key_derivation": self.key_derivation,
-                    "digest_method": self.digest_method,
-                },
-            )
-            self._signing = (keys, serializer)
-        return serializer
+    `X-LTI-Launch-Id` header) and bringing no session cookie gets that launch's server session."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         session = super().open_session(app, request)

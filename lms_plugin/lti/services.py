@@ -6,23 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cache, partial
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    Connection,
-    Text,
-    bindparam,
-    event,
-    func,
-    literal,
-    literal_column,
-    select,
-    true,
-)
+from sqlalchemy import Connection, Text, bindparam, func, literal, literal_column, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -91,7 +80,6 @@ def record_launch(
     nonce_key: str | None,
     level_keys: Callable[[int], list[str] | None] | None = None,
     cookieless: bool = False,
-    known: KnownRows | None = None,
 ) -> LaunchContext:
     """Spend the launch's nonce (`nonce_key`, where its login stored it; None if spent already),
     create or update the course, person, enrollment and resource link a validated launch names
@@ -100,9 +88,7 @@ def record_launch(
     raises `NonceRefused`; what was written is then to be rolled back (PostgreSQL wrote nothing).
     `deployment_id` is the deployment's row id; `level_keys` gives a framework version's level
     keys, or None if there is no such version (default: read them). Bad custom placement
-    parameters are reported in `placement_problem`, not raised: the launch itself is fine.
-    `known` (SQLite): the process's course and link rows written lately, whose upserts a launch
-    carrying the same values skips (`KnownRows`)."""
+    parameters are reported in `placement_problem`, not raised: the launch itself is fine."""
     context_claim = body.get(claims.CONTEXT)
     if not isinstance(context_claim, Mapping) or not _text(context_claim.get("id")):
         raise ValueError("the launch names no course (context claim)")
@@ -164,10 +150,10 @@ def record_launch(
         if isinstance(custom, Mapping) and _text(custom.get("framework")):
             try:
                 version_id = _version_id(str(custom["framework"]))
-                keys = (level_keys or partial(framework_level_keys, session))(version_id)
-                if keys is None:
+                known = (level_keys or partial(framework_level_keys, session))(version_id)
+                if known is None:
                     raise PlacementError(f"there is no framework version {version_id}")
-                levels = _levels_in_scope(version_id, keys, _text(custom.get("levels")))
+                levels = _levels_in_scope(version_id, known, _text(custom.get("levels")))
             except PlacementError as error:
                 launch.placement_problem = str(error)
             else:
@@ -175,7 +161,7 @@ def record_launch(
     # Statements built once, run on the session's connection (nothing is pending in the session
     # here): building a statement, or an ORM execute, costs more than SQLite takes to run it.
     if session.get_bind().dialect.name != "postgresql":
-        _write_launch(session, rows, nonce_key, launch, known)
+        _write_launch(session.connection(), rows, nonce_key, launch)
     elif session.in_transaction():
         _write_launch_postgresql(session.connection(), rows, nonce_key, launch)
     else:
@@ -244,107 +230,17 @@ class LaunchRows:
         return written
 
 
-KNOWN_SECONDS = 60.0
-KNOWN_MAX = 4096
-_PENDING = "lti_known_rows"  # session.info: rows to remember once the session commits
-
-
-class KnownRows:
-    """A process's course and link rows as its launches last wrote them (SQLite): a launch whose
-    course and link claims are exactly those of the last launch of that course and link here
-    skips their two upserts. An entry holds every value the upserts would write, is added only
-    once the writing session commits, and is kept `KNOWN_SECONDS` (another process may change
-    the row meanwhile: a rename there shows here at most that late). Links placed by custom
-    parameters are always written. The enrollment upsert checks that the rows still exist (a
-    deleted row drops the entry and the launch writes everything)."""
-
-    Key = tuple[tuple[Any, ...], tuple[Any, ...]]  # (the rows' identity, the values written)
-
-    def __init__(self) -> None:
-        self._rows: dict[tuple[Any, ...], tuple[tuple[Any, ...], dict[str, int], float]] = {}
-
-    @staticmethod
-    def key(rows: LaunchRows) -> KnownRows.Key | None:
-        """The course and link's identity and the values their upserts would write; None if
-        they are not to be remembered."""
-        link = rows.link or {}
-        if "framework_version_id" in link:
-            return None
-        course = rows.course
-        identity = (course["platform_id"], course["context_id"], link.get("resource_link_id"))
-        values = tuple(
-            (table, column, value)
-            for table, written in (("course", course), ("link", link))
-            for column, value in sorted(written.items())
-            if column != "created_at"
-        )
-        return identity, values
-
-    def get(self, key: KnownRows.Key) -> dict[str, int] | None:
-        """The ids of the rows last written here with exactly these values, if lately."""
-        found = self._rows.get(key[0])
-        if found is None or found[0] != key[1] or time.monotonic() - found[2] > KNOWN_SECONDS:
-            return None
-        return found[1]
-
-    def remember(self, key: KnownRows.Key, ids: dict[str, int]) -> None:
-        if len(self._rows) >= KNOWN_MAX:
-            self._rows.clear()
-        self._rows[key[0]] = (key[1], ids, time.monotonic())
-
-    def forget(self, key: KnownRows.Key) -> None:
-        self._rows.pop(key[0], None)
-
-
-@event.listens_for(Session, "after_commit")
-def _remember_committed(session: Session) -> None:
-    for known, key, ids in session.info.pop(_PENDING, ()):
-        known.remember(key, ids)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_uncommitted(session: Session, _transaction: Any) -> None:
-    session.info.pop(_PENDING, None)
-
-
 def _write_launch(
-    session: Session,
-    rows: LaunchRows,
-    nonce_key: str | None,
-    launch: LaunchContext,
-    known: KnownRows | None,
+    connection: Connection, rows: LaunchRows, nonce_key: str | None, launch: LaunchContext
 ) -> None:
-    """The launch's rows, one upsert per table, then its context in the nonce's row (SQLite).
-    Course and link rows in `known` are not written again."""
-    connection = session.connection()
-    key = known.key(rows) if known is not None else None
-    ids = known.get(key) if known is not None and key is not None else None
-    if ids is not None:
-        ids = dict(ids)
-        ids["person_id"] = connection.execute(
-            _upsert_statement("sqlite", Person.__tablename__, PERSON_UPSERT), rows.person
-        ).scalar_one()
-        gate = "resource_link_id" if rows.link is not None else "course_id"
-        enrolled = connection.execute(
-            _known_enrollment_statement(gate), {**rows.enrollment, **ids}
-        ).scalar_one_or_none()
-        if enrolled is None:  # the course or link is gone: write them all
-            assert known is not None and key is not None
-            known.forget(key)
-            ids = None
-    if ids is None:
-        ids = {}
-        for name, model, upsert, values in rows.upserts():
-            statement = _upsert_statement("sqlite", model.__tablename__, upsert)
-            taken = {key: ids[key] for key in TAKES.get(name, ())}
-            written = connection.execute(statement, {**values, **taken}).scalar_one()
-            if name in GIVES:
-                ids[GIVES[name]] = written
-        if known is not None and key is not None:
-            remembered = {
-                name: ids[name] for name in ("course_id", "resource_link_id") if name in ids
-            }
-            session.info.setdefault(_PENDING, []).append((known, key, remembered))
+    """The launch's rows, one upsert per table, then its context in the nonce's row (SQLite)."""
+    ids: dict[str, int] = {}
+    for name, model, upsert, values in rows.upserts():
+        statement = _upsert_statement("sqlite", model.__tablename__, upsert)
+        taken = {key: ids[key] for key in TAKES.get(name, ())}
+        written = connection.execute(statement, {**values, **taken}).scalar_one()
+        if name in GIVES:
+            ids[GIVES[name]] = written
     launch.course_id, launch.person_id = ids["course_id"], ids["person_id"]
     launch.resource_link_id = ids.get("resource_link_id")
     context, lifetime = launch.to_json(), LAUNCH_LIFETIME_SECONDS
@@ -380,31 +276,6 @@ def _write_launch_postgresql(
         raise NonceRefused()
     launch.course_id, launch.person_id = ids[0], ids[1]
     launch.resource_link_id = ids[2] if rows.link is not None else None
-
-
-@cache
-def _known_enrollment_statement(gate: str) -> Any:
-    """The enrollment upsert (SQLite), written only if the launch's known link (`gate` is
-    "resource_link_id"), or course ("course_id"), still exists; it returns no row otherwise."""
-    table = Enrollment.__table__
-    row = {name: bindparam(name, type_=table.c[name].type) for name in ENROLLMENT_COLUMNS}
-    if gate == "resource_link_id":
-        links = ResourceLink.__table__
-        exists = select(literal(1)).where(
-            links.c.id == bindparam(gate), links.c.course_id == row["course_id"]
-        )
-    else:
-        exists = select(literal(1)).where(Course.__table__.c.id == row["course_id"])
-    statement = sqlite.insert(table).from_select(
-        list(row), select(*row.values()).where(exists.exists())
-    )
-    return statement.on_conflict_do_update(
-        index_elements=list(ENROLLMENT_UPSERT.conflict),
-        set_=_changes(table, statement.excluded, ENROLLMENT_UPSERT),
-    ).returning(table.c.id)
-
-
-ENROLLMENT_COLUMNS = ("course_id", "person_id", "roles", "is_staff", "source", "updated_at")
 
 
 @cache

@@ -153,7 +153,6 @@ def launch() -> ResponseReturnValue:
             message.nonce_key,
             level_keys=lambda version_id: registry.level_keys(db.session, version_id),
             cookieless=verified_by_storage,
-            known=current_app.extensions.setdefault("lti_known_rows", services.KnownRows()),
         )
     except ValueError as error:
         return refuse(f"The launch was refused: {error}.")

@@ -1,8 +1,7 @@
 """What a launch POST costs the database: at most 6 statements once the process has seen its
 platform (registrations, deployments, platform keys and placements' levels come from the
 process's `Registry`; course, person, enrollment, link and the launch's context are one upsert
-each on SQLite, but course and link skipped when this process wrote them lately with the same
-values, one statement with the nonce on PostgreSQL), one round trip to PostgreSQL, and a
+each on SQLite, one statement with the nonce on PostgreSQL), one round trip to PostgreSQL, and a
 change to the registrations made by another process (the CLI) reaches a running server within
 `registry.CHECK_SECONDS`. Also the launch's `Server-Timing` phases."""
 
@@ -23,12 +22,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, event, func, make_url, select
+from sqlalchemy import event, func, make_url, select
 
 from lms_plugin import database
 from lms_plugin.database import db
 from lms_plugin.lti import claims, registry
-from lms_plugin.lti.models import Course, Deployment, Enrollment, Person, ResourceLink
+from lms_plugin.lti.models import Deployment, Enrollment, Person, ResourceLink
 from lms_plugin.lti.registrations import PlatformSettings, add_platform
 from tests.lti.platform import INSTRUCTOR, KeySetServer, LtiPlatform
 
@@ -370,83 +369,3 @@ def test_a_pooled_connection_idle_past_the_limit_is_checked_and_replaced_if_dead
     monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
     response, _ = post_launch(proxied, client, platform, sub="learner-2")
     assert response.status_code == 303, response.get_data(as_text=True)
-
-
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def sql_kinds(sent: list[str]) -> list[str]:
-    """The table each statement writes (`INSERT INTO <table>`), or its first word."""
-    return [
-        match.group(1) if (match := re.match(r"\s*INSERT INTO (\w+)", s)) else s.split()[0]
-        for s in sent
-    ]
-
-
-@SQLITE_ONLY
-@pytest.mark.usefixtures("no_version_check")
-def test_a_repeat_launch_into_a_known_course_and_link_writes_neither_again(
-    app: Flask, client: FlaskClient, platform: LtiPlatform
-) -> None:
-    assert post_launch(app, client, platform)[0].status_code == 303  # course and link written
-    response, sent = post_launch(app, client, platform, sub="learner-2")
-    assert response.status_code == 303
-    assert sql_kinds(sent) == ["people", "enrollments", "UPDATE"], sent  # no course, no link
-    renamed = {claims.CONTEXT: {"id": "course-1", "title": "Renamed course"}}
-    response, sent = post_launch(app, client, platform, sub="learner-3", **renamed)
-    assert response.status_code == 303
-    assert sql_kinds(sent)[:2] == ["courses", "people"], sent
-    with app.app_context():
-        titles = db.session.scalars(select(Course.title))
-        assert list(titles) == ["Renamed course"]
-        assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 3
-    # Named as before again: written again, not taken for the values this process wrote first.
-    response, sent = post_launch(app, client, platform, sub="learner-4")
-    assert sql_kinds(sent)[:2] == ["courses", "people"], sent
-    with app.app_context():
-        assert list(db.session.scalars(select(Course.title))) == ["Legal Support 101"]
-
-
-@SQLITE_ONLY
-@pytest.mark.usefixtures("no_version_check")
-def test_rows_of_a_launch_refused_after_writing_them_are_not_taken_as_known(
-    app: Flask, client: FlaskClient, platform: LtiPlatform
-) -> None:
-    auth = platform.login(client, BASE)
-    token = platform.sign(platform.claims(auth["nonce"], BASE))
-    assert (
-        client.post("/lti/launch", data={"id_token": token, "state": auth["state"]}).status_code
-        == 303
-    )
-    # The spent nonce again, for another course: its rows are written, then rolled back.
-    other = {claims.CONTEXT: {"id": "course-2"}, claims.RESOURCE_LINK: {"id": "link-2"}}
-    client.set_cookie(f"lti1p3-{auth['state']}", auth["state"])
-    replay = platform.sign(platform.claims(auth["nonce"], BASE, **other))
-    refused = client.post("/lti/launch", data={"id_token": replay, "state": auth["state"]})
-    assert refused.status_code == 400
-
-    response, sent = post_launch(app, client, platform, **other)
-    assert response.status_code == 303
-    assert sql_kinds(sent) == ["courses", "people", "enrollments", "resource_links", "UPDATE"]
-    assert client.get(response.headers["Location"]).status_code == 200
-
-
-@SQLITE_ONLY
-@pytest.mark.usefixtures("no_version_check")
-@pytest.mark.parametrize("deleted", ["link", "course and link"])
-def test_a_known_course_or_link_deleted_meanwhile_is_written_again(
-    app: Flask, client: FlaskClient, platform: LtiPlatform, deleted: str
-) -> None:
-    assert post_launch(app, client, platform)[0].status_code == 303
-    with app.app_context():
-        db.session.execute(delete(ResourceLink))
-        if deleted == "course and link":
-            db.session.execute(delete(Course))
-        db.session.commit()
-
-    response, _ = post_launch(app, client, platform, sub="learner-2")
-    assert response.status_code == 303, response.get_data(as_text=True)
-    page = client.get(response.headers["Location"])
-    assert page.status_code == 200 and "Legal Support 101" in page.get_data(as_text=True)
-    response, sent = post_launch(app, client, platform, sub="learner-3")  # known again
-    assert sql_kinds(sent) == ["people", "enrollments", "UPDATE"], sent
