@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Engine, create_engine, text
 
 from bench.report import figure, verdict
 from lms_plugin import create_app, migrate
@@ -33,6 +33,7 @@ from lms_plugin.lti.services import LaunchContext, upsert_enrollment, upsert_per
 from lms_plugin.lti.state_store import StateStore
 from tests.builders import SEED_FILES
 from tests.lti.platform import INSTRUCTOR, KeySetServer, LtiPlatform, rsa_key
+from tests.sql_sent import sql_sent
 
 BULK_TARGET_MS = 150.0
 GRID_TARGET_MS = 150.0
@@ -140,19 +141,16 @@ class Scenario:
         count the SQL statements of judging them all "not yet" (a level withdrawn each)."""
         self.bulk(learner_ids, "met")
         self.issue_credentials()
-        engine = self.app.extensions["database"].kw["bind"]
-        statements = 0
-
-        def count(*_args: object) -> None:
-            nonlocal statements
-            statements += 1
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with sql_sent(self.engine) as sent:
             server = self.bulk(learner_ids, "not_yet")
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return server, statements
+        return server, len(sent)
+
+    @property
+    def engine(self) -> Engine:
+        """The app's database engine."""
+        engine = self.app.extensions["database"].kw["bind"]
+        assert isinstance(engine, Engine)
+        return engine
 
     def link_id(self) -> int:
         """The placed resource link (inside an app context)."""
@@ -161,20 +159,10 @@ class Scenario:
         return launch.resource_link_id
 
     def grid_page(self, query: str = "") -> tuple[float, int]:
-        engine = self.app.extensions["database"].kw["bind"]
-        statements = 0
-
-        def count(*_args: object) -> None:
-            nonlocal statements
-            statements += 1
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with sql_sent(self.engine) as sent:
             response = self.client.get(self.location + query)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         assert response.status_code == 200
-        return server_ms(response), statements
+        return server_ms(response), len(sent)
 
 
 def run(kind: str, runs: int) -> bool:

@@ -46,7 +46,7 @@ from sqlalchemy import Connection, event, select, text, true
 from bench.assessment import Scenario, database
 from bench.report import figure, verdict
 from lms_plugin import create_app, migrate, worker
-from lms_plugin.assessment import services
+from lms_plugin.assessment import current_cells, services
 from lms_plugin.database import db, make_engine
 from lms_plugin.lti.models import Course, Person, Platform, ResourceLink
 from lms_plugin.lti.scores import score_counts
@@ -172,16 +172,8 @@ def seed(url: str, scale: float, platform: LtiPlatform, judgements: int = 0) -> 
             text("SELECT min(id) FROM people WHERE issuer = :i"), {"i": ISSUER}
         )
         staff = first + people - 1
-        columns = (
-            "resource_link_id",
-            "learner_id",
-            "statement_id",
-            "verdict",
-            "comment",
-            "evidence_url",
-            "judged_by_id",
-            "judged_at",
-        )
+        # a judgement's columns in `cells`' order; `show_in_credential` keeps its default
+        columns = tuple(c for c in current_cells.COPIED if c != "show_in_credential")
 
         def cells(
             link: int, who: Sequence[int], at: dt.datetime, judge: int

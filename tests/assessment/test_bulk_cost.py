@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import partial
 
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from lms_plugin.assessment import services
 from lms_plugin.assessment.models import CurrentJudgement, Judgement
@@ -19,6 +19,7 @@ from lms_plugin.lti.models import Person, ResourceLink, ScoreOutbox
 from tests.courses import Course, placed_course
 from tests.lti.platform import LtiPlatform
 from tests.plans import plan, scans_a_table, statements_of
+from tests.sql_sent import sql_sent
 
 
 def judge_counting(
@@ -46,22 +47,12 @@ def judge_counting(
         listeners = [app.extensions["credential_issuer"], *_xapi(app)]
         if every_listener:
             listeners = list(app.extensions["assessment_listeners"])
-        engine = db.session.get_bind()
-        count = 0
-
-        def counted(*_args: object) -> None:
-            nonlocal count
-            count += 1
-
-        event.listen(engine, "before_cursor_execute", counted)
-        try:
+        with sql_sent(db.engine) as sent:
             outcome = services.record_judgements(
                 db.session, placement, evaluator, requests, listeners
             )
-        finally:
-            event.remove(engine, "before_cursor_execute", counted)
         db.session.commit()
-    return count, sum(e.kind == "withdrawn" for e in outcome.events)
+    return len(sent), sum(e.kind == "withdrawn" for e in outcome.events)
 
 
 def _xapi(app: Flask) -> list[services.AssessmentListener]:

@@ -15,14 +15,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, make_url, select
+from sqlalchemy import func, make_url, select
 
 from lms_plugin import database
 from lms_plugin.database import db
@@ -30,26 +30,16 @@ from lms_plugin.lti import claims, registry
 from lms_plugin.lti.models import Deployment, Enrollment, Person, ResourceLink
 from lms_plugin.lti.registrations import PlatformSettings, add_platform
 from tests.lti.platform import INSTRUCTOR, KeySetServer, LtiPlatform
+from tests.sql_sent import sql_sent
 
 BASE = "http://tool.test"
 BUDGET = 6
 NEW = "deployment-new"
 
 
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
+def statements(app: Flask) -> AbstractContextManager[list[str]]:
     """The SQL statements sent to the app's database meanwhile."""
-    engine = app.extensions["database"].kw["bind"]
-    sent: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    return sql_sent(app.extensions["database"].kw["bind"])
 
 
 def post_launch(
@@ -81,6 +71,17 @@ STAFF = {
     },
 }
 
+# A deep-linking request's claims (no resource link).
+DEEP_LINKING = {
+    claims.MESSAGE_TYPE: claims.DEEP_LINKING_REQUEST,
+    claims.DEEP_LINKING_SETTINGS: {
+        "deep_link_return_url": "https://lms.example.edu/return",
+        "accept_types": ["ltiResourceLink"],
+        "accept_presentation_document_targets": ["iframe"],
+    },
+    claims.RESOURCE_LINK: None,
+}
+
 
 @pytest.mark.usefixtures("no_version_check")
 def test_a_launch_post_costs_at_most_six_statements(
@@ -101,16 +102,7 @@ def test_a_launch_post_costs_at_most_six_statements(
             claims.CONTEXT: {"id": "course-2", "title": "Other course"},
             claims.RESOURCE_LINK: {"id": "link-2"},
         },
-        "deep linking": {
-            **STAFF,
-            claims.MESSAGE_TYPE: claims.DEEP_LINKING_REQUEST,
-            claims.DEEP_LINKING_SETTINGS: {
-                "deep_link_return_url": "https://lms.example.edu/return",
-                "accept_types": ["ltiResourceLink"],
-                "accept_presentation_document_targets": ["iframe"],
-            },
-            claims.RESOURCE_LINK: None,
-        },
+        "deep linking": {**STAFF, **DEEP_LINKING},
     }
     for kind, overrides in kinds.items():
         response, sent = post_launch(app, client, platform, **overrides)
@@ -324,17 +316,7 @@ def test_a_launch_post_is_one_round_trip_to_postgresql(
             claims.CONTEXT: {"id": "course-2", "title": "Other course"},
             claims.RESOURCE_LINK: {"id": "link-2"},
         },
-        "staff, deep linking": {
-            "sub": "teacher-1",
-            claims.ROLES: [INSTRUCTOR],
-            claims.MESSAGE_TYPE: claims.DEEP_LINKING_REQUEST,
-            claims.DEEP_LINKING_SETTINGS: {
-                "deep_link_return_url": "https://lms.example.edu/return",
-                "accept_types": ["ltiResourceLink"],
-                "accept_presentation_document_targets": ["iframe"],
-            },
-            claims.RESOURCE_LINK: None,
-        },
+        "staff, deep linking": {"sub": "teacher-1", claims.ROLES: [INSTRUCTOR], **DEEP_LINKING},
     }
     for kind, overrides in kinds.items():
         auth = platform.login(client, BASE)

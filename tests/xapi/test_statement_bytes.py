@@ -8,9 +8,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from tincan import Extensions, Result, Statement, StatementRef
+from tincan import StatementRef
 
-from xapi import statements as x
+from tests.xapi.tincan_expected import tincan_bytes, tincan_judgement, tincan_level_achieved
 from xapi.statements import (
     AgentRef,
     CompetencyRef,
@@ -29,12 +29,13 @@ FRAMEWORK = FrameworkRef(7, "Legal Secretaries — Assistants", "2025.1")
 LEVEL = LevelRef(31, "emerging", "Émerging")
 COMPETENCY = CompetencyRef(412, AWKWARD)
 PLACEMENT = PlacementRef(3, "course-1", 'Legal "Support" 101', 9, "link-1", "Compétences", None)
-
-
-def tincan_bytes(**members: Any) -> str:
-    """What tincan writes for the whole statement (built from fresh tincan objects)."""
-    at = members.pop("at")
-    return x.serialize(Statement(**members), at)
+# What a judgement and a level statement both name.
+LEARNER_AT_LEVEL: dict[str, Any] = {
+    "learner": LEARNER,
+    "level": LEVEL,
+    "framework": FRAMEWORK,
+    "placement": PLACEMENT,
+}
 
 
 @pytest.mark.parametrize("include_email", [False, True])
@@ -52,64 +53,26 @@ def test_judged(
     include_email: bool, verdict: str, comment: str | None, evidence_url: str | None
 ) -> None:
     factory = StatementFactory(BASE, include_email=include_email)
-    built = factory.judgement(
-        judgement_id=55,
-        judged_at=AT,
-        verdict=verdict,
-        learner=LEARNER,
-        evaluator=TEACHER,
-        competency=COMPETENCY,
-        level=LEVEL,
-        framework=FRAMEWORK,
-        placement=PLACEMENT,
-        comment=comment,
-        evidence_url=evidence_url,
-    )
-    expected = tincan_bytes(
-        at=AT,
-        id=built.id,
-        actor=factory._agent(LEARNER),
-        verb=factory._achieved,
-        object=x._activity(
-            factory.competency_iri(FRAMEWORK, COMPETENCY), x.COMPETENCY, COMPETENCY.text
-        ),
-        result=Result(
-            success=verdict == "met",
-            response=comment or None,
-            extensions=Extensions({x.EVIDENCE: [evidence_url]}) if evidence_url else None,
-        ),
-        context=factory._build_context(FRAMEWORK, PLACEMENT, LEVEL, TEACHER),
-    )
-    assert built.payload == expected
+    arguments: dict[str, Any] = {
+        **LEARNER_AT_LEVEL,
+        "judgement_id": 55,
+        "judged_at": AT,
+        "verdict": verdict,
+        "evaluator": TEACHER,
+        "competency": COMPETENCY,
+        "comment": comment,
+        "evidence_url": evidence_url,
+    }
+    built = factory.judgement(**arguments)
+    assert built.payload == tincan_judgement(factory, built, arguments)
 
 
 @pytest.mark.parametrize("evaluator", [TEACHER, None])
 def test_level_achieved(evaluator: AgentRef | None) -> None:
     factory = StatementFactory(BASE)
-    built = factory.level_achieved(
-        achievement_id=8,
-        achieved_at=AT,
-        learner=LEARNER,
-        level=LEVEL,
-        framework=FRAMEWORK,
-        placement=PLACEMENT,
-        evaluator=evaluator,
-    )
-    expected = tincan_bytes(
-        at=AT,
-        id=built.id,
-        actor=factory._agent(LEARNER),
-        verb=factory._achieved,
-        object=x._activity(
-            factory.level_iri(FRAMEWORK, LEVEL),
-            x.COMPETENCY,
-            LEVEL.label,
-            f"{FRAMEWORK.title}: level {LEVEL.label}",
-        ),
-        result=Result(success=True, completion=True),
-        context=factory._build_context(FRAMEWORK, PLACEMENT, None, evaluator),
-    )
-    assert built.payload == expected
+    arguments = {**LEARNER_AT_LEVEL, "achievement_id": 8, "achieved_at": AT, "evaluator": evaluator}
+    built = factory.level_achieved(**arguments)
+    assert built.payload == tincan_level_achieved(factory, built, arguments)
 
 
 @pytest.mark.parametrize("by", [TEACHER, None])

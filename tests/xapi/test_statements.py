@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.xapi.lrs_tools import validate_statements
+from tests.xapi.tincan_expected import tincan_judgement
 from xapi import statements as x
 from xapi.statements import (
     AgentRef,
@@ -32,8 +33,9 @@ COMPETENCY = CompetencyRef(412, "Prepare legal documents — from a partner's di
 PLACEMENT = PlacementRef(3, "course-1", "Legal Support 101", 9, "link-1", "Competencies", "dep-1")
 
 
-def judgement(factory: StatementFactory | None = None, **overrides: Any) -> x.BuiltStatement:
-    arguments: dict[str, Any] = {
+def judgement_arguments(**overrides: Any) -> dict[str, Any]:
+    """The keyword arguments of a judgement statement (a met one with comment and evidence)."""
+    return {
         "judgement_id": 55,
         "judged_at": AT,
         "verdict": "met",
@@ -47,7 +49,10 @@ def judgement(factory: StatementFactory | None = None, **overrides: Any) -> x.Bu
         "evidence_url": "https://evidence.example.edu/412",
         **overrides,
     }
-    return (factory or StatementFactory(BASE)).judgement(**arguments)
+
+
+def judgement(factory: StatementFactory | None = None, **overrides: Any) -> x.BuiltStatement:
+    return (factory or StatementFactory(BASE)).judgement(**judgement_arguments(**overrides))
 
 
 def test_a_judgement_follows_the_learner_competency_profile() -> None:
@@ -240,25 +245,7 @@ def test_the_composed_judgement_is_byte_for_byte_what_tincan_serializes(
 ) -> None:
     """The judgement statement is composed from its parts' JSON for speed: it must equal the
     serialization of the whole tincan Statement."""
-    from tincan import Extensions, Result, Statement
-
     factory = StatementFactory(BASE)
-    built = judgement(factory, **overrides)
-    verdict = overrides.get("verdict", "met")
-    comment = overrides.get("comment", "Accurate and on time.")
-    evidence = overrides.get("evidence_url", "https://evidence.example.edu/412")
-    whole = Statement(
-        id=built.id,
-        actor=factory.agent(LEARNER),
-        verb=factory._achieved,
-        object=factory._activity(
-            factory.competency_iri(FRAMEWORK, COMPETENCY), x.COMPETENCY, COMPETENCY.text
-        ),
-        result=Result(
-            success=verdict == "met",
-            response=comment or None,
-            extensions=Extensions({x.EVIDENCE: [evidence]}) if evidence else None,
-        ),
-        context=factory._context(FRAMEWORK, PLACEMENT, LEVEL, TEACHER),
-    )
-    assert built.payload == x.serialize(whole, AT)
+    arguments = judgement_arguments(**overrides)
+    built = factory.judgement(**arguments)
+    assert built.payload == tincan_judgement(factory, built, arguments)
