@@ -101,6 +101,33 @@ def current_verdicts(
             cell.judged_by_id,
             cell.judged_at,
         ]
+    return _cells(session, link_id, learner_ids, columns)
+
+
+def current_notes(
+    session: Session, link_id: int, learner_ids: Iterable[int] | None = None
+) -> dict[tuple[int, int], Row[Any]]:
+    """What the grid page shows of each judged cell: as `current_verdicts`, but its rows carry
+    `learner_id`, `statement_id`, `verdict`, `comment`, `evidence_url` and `show_in_credential`,
+    in that order (no time to convert, no judge to name: a page has thousands)."""
+    cell = CurrentJudgement
+    columns = [
+        cell.learner_id,
+        cell.statement_id,
+        cell.verdict,
+        cell.comment,
+        cell.evidence_url,
+        cell.show_in_credential,
+    ]
+    return _cells(session, link_id, learner_ids, columns)
+
+
+def _cells(
+    session: Session, link_id: int, learner_ids: Iterable[int] | None, columns: list[Any]
+) -> dict[tuple[int, int], Row[Any]]:
+    """The `columns` (learner and statement first) of a link's current cells, of `learner_ids`
+    (else all), by (learner id, statement id), in one query."""
+    cell = CurrentJudgement
     query = select(*columns).where(cell.resource_link_id == link_id)
     if learner_ids is not None:
         wanted = sorted(set(learner_ids))

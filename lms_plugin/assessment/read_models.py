@@ -17,7 +17,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, Row, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from lms_plugin.assessment import services
+from lms_plugin.assessment import current_cells, services
 from lms_plugin.assessment.models import (
     CurrentJudgement,
     EvidenceSubmission,
@@ -437,18 +437,18 @@ def _chosen(
     return chosen
 
 
-def grid_json(
-    session: Session, placement: Placement, query: GridQuery | None = None, *, judged: bool = True
-) -> dict[str, Any]:
-    """The grid, or one page of it (`query`), in a constant number of queries whatever the number
-    of learners: the cells are read for the learners shown only. With a page, `paging` says
-    which (`page`, `pages`, `per_page`, `matching`, `total`, `sort`, `q`, `state`). `waiting`:
-    the cells shown with evidence waiting for an evaluator (how many submissions, the newest
-    when). `judged`: each cell's `judged_at` and `judged_by` (the grid page shows neither)."""
-    query = query or GridQuery()
+@dataclass(frozen=True)
+class _Shown:
+    """The learners a grid query shows, (id, name) in order; `ids` None when they are everyone
+    (their cells are then read without a list of learners); `paging` for a page."""
+
+    learners: list[tuple[int, str]]
+    ids: list[int] | None
+    paging: dict[str, Any] | None
+
+
+def _shown(session: Session, placement: Placement, query: GridQuery) -> _Shown:
     course_id = placement.link.course_id
-    paging: dict[str, Any] | None = None
-    ids: list[int] | None = None
     if query.page is not None and query.sort == "name" and not query.filtered:
         # A page of everyone by name: the database counts and pages (no row for the others).
         total = session.scalar(
@@ -457,45 +457,42 @@ def grid_json(
         paging = _paging(query, total or 0, total or 0)
         offset = (paging["page"] - 1) * query.size
         shown = _roster(session, course_id, (offset, query.size))
-        ids = [p[0] for p in shown]
-    else:
-        everyone = _roster(session, course_id)
-        chosen = _chosen(session, placement, query, everyone)
-        shown = chosen
-        if query.page is not None:
-            paging = _paging(query, len(chosen), len(everyone))
-            offset = (paging["page"] - 1) * query.size
-            shown = chosen[offset : offset + query.size]
-        ids = None if shown is everyone else [p[0] for p in shown]
-    link_id = placement.link.id
-    verdicts = services.current_verdicts(session, link_id, ids) if shown else {}
+        return _Shown(shown, [p[0] for p in shown], paging)
+    everyone = _roster(session, course_id)
+    chosen = _chosen(session, placement, query, everyone)
+    if query.page is None:
+        return _Shown(chosen, None if chosen is everyone else [p[0] for p in chosen], None)
+    paging = _paging(query, len(chosen), len(everyone))
+    offset = (paging["page"] - 1) * query.size
+    shown = chosen[offset : offset + query.size]
+    return _Shown(shown, [p[0] for p in shown], paging)
+
+
+def _achieved(session: Session, placement: Placement, shown: _Shown) -> dict[int, list[str]]:
+    """The keys of the levels in scope each learner shown holds, from light rows."""
     level_keys = {level.id: level.key for level in placement.levels}
+    held = LevelAchievement
+    query = select(held.learner_id, held.level_id).where(
+        held.resource_link_id == placement.link.id, held.withdrawn_at.is_(None)
+    )
+    if shown.ids is not None:
+        query = query.where(held.learner_id.in_(shown.ids))
     achieved: dict[int, list[str]] = {}
-    achievements = services.active_achievements(session, link_id, ids) if shown else []
-    for achievement in achievements:
-        if achievement.level_id in level_keys:
-            achieved.setdefault(achievement.learner_id, []).append(level_keys[achievement.level_id])
-    judges = names(session, (j.judged_by_id for j in verdicts.values())) if judged else {}
-    learner_ids = {p[0] for p in shown}
+    for learner_id, level_id in session.execute(query):
+        if level_id in level_keys:
+            achieved.setdefault(learner_id, []).append(level_keys[level_id])
+    return achieved
+
+
+def _grid(
+    session: Session, placement: Placement, shown: _Shown, cells: list[dict[str, Any]] | None
+) -> dict[str, Any]:
+    """The grid of the learners shown, with `cells` when given (see `grid_json`)."""
+    link_id = placement.link.id
+    achieved = _achieved(session, placement, shown) if shown.learners else {}
+    waiting = _waiting_cells(session, link_id, shown.ids) if shown.learners else []
+    learner_ids = {p[0] for p in shown.learners}
     statements = placement.statements
-    cells: list[dict[str, Any]] = []
-    # Unpacked by position (the columns of `current_verdicts`): a page has thousands of cells.
-    for learner, statement, verdict, _, comment, link, shown_, judge, at in verdicts.values():
-        if verdict == "clear" or learner not in learner_ids or statement not in statements:
-            continue
-        cell = {
-            "learner_id": learner,
-            "statement_id": statement,
-            "verdict": verdict,
-            "comment": comment,
-            "evidence_url": link,
-            "show_in_credential": shown_,
-        }
-        if judged:
-            cell["judged_at"] = utc_iso(at)
-            cell["judged_by"] = judges.get(judge, "")
-        cells.append(cell)
-    waiting = _waiting_cells(session, link_id, ids) if shown else []
     grid: dict[str, Any] = {
         "framework": {
             "id": placement.version.id,
@@ -512,23 +509,70 @@ def grid_json(
         ],
         "learners": [
             {"id": learner_id, "name": name, "achieved": achieved.get(learner_id, [])}
-            for learner_id, name in shown
-        ],
-        "cells": cells,
-        "waiting": [
-            {
-                "learner_id": row.learner_id,
-                "statement_id": row.statement_id,
-                "count": row.count,
-                "submitted_at": utc_iso(row.submitted_at),
-            }
-            for row in waiting
-            if row.learner_id in learner_ids and row.statement_id in statements
+            for learner_id, name in shown.learners
         ],
     }
-    if paging is not None:
-        grid["paging"] = paging
+    if cells is not None:
+        grid["cells"] = cells
+    grid["waiting"] = [
+        {
+            "learner_id": row.learner_id,
+            "statement_id": row.statement_id,
+            "count": row.count,
+            "submitted_at": utc_iso(row.submitted_at),
+        }
+        for row in waiting
+        if row.learner_id in learner_ids and row.statement_id in statements
+    ]
+    if shown.paging is not None:
+        grid["paging"] = shown.paging
     return grid
+
+
+def grid_json(
+    session: Session, placement: Placement, query: GridQuery | None = None
+) -> dict[str, Any]:
+    """The grid, or one page of it (`query`), in a constant number of queries whatever the number
+    of learners: the cells are read for the learners shown only. With a page, `paging` says
+    which (`page`, `pages`, `per_page`, `matching`, `total`, `sort`, `q`, `state`). `waiting`:
+    the cells shown with evidence waiting for an evaluator (how many submissions, the newest
+    when). Each cell says when it was judged and by whom (`judged_at`, `judged_by`)."""
+    shown = _shown(session, placement, query or GridQuery())
+    link_id = placement.link.id
+    verdicts = services.current_verdicts(session, link_id, shown.ids) if shown.learners else {}
+    judges = names(session, (j.judged_by_id for j in verdicts.values()))
+    learner_ids = {p[0] for p in shown.learners}
+    statements = placement.statements
+    cells: list[dict[str, Any]] = []
+    # Unpacked by position (the columns of `current_verdicts`): a page has thousands of cells.
+    for learner, statement, verdict, _, comment, link, shown_, judge, at in verdicts.values():
+        if verdict == "clear" or learner not in learner_ids or statement not in statements:
+            continue
+        cells.append(
+            {
+                "learner_id": learner,
+                "statement_id": statement,
+                "verdict": verdict,
+                "comment": comment,
+                "evidence_url": link,
+                "show_in_credential": shown_,
+                "judged_at": utc_iso(at),
+                "judged_by": judges.get(judge, ""),
+            }
+        )
+    return _grid(session, placement, shown, cells)
+
+
+def grid_page(
+    session: Session, placement: Placement, query: GridQuery
+) -> tuple[dict[str, Any], dict[tuple[int, int], Row[Any]]]:
+    """The grid page's data: the grid as `grid_json` has it but its cells, and instead the
+    current cells of the learners shown as rows (`current_cells.current_notes`, cleared cells
+    and statements out of scope included): the page builds its rows from them, 4,000 a page."""
+    shown = _shown(session, placement, query)
+    link_id = placement.link.id
+    cells = current_cells.current_notes(session, link_id, shown.ids) if shown.learners else {}
+    return _grid(session, placement, shown, None), cells
 
 
 def progress_json(

@@ -119,7 +119,7 @@ def course_page(launch: LaunchContext, link: ResourceLink) -> ResponseReturnValu
             query = read_models.GridQuery.from_args(request.values, paged=True)
         except ValueError as error:
             abort(400, description=f"{error}.")
-        grid = read_models.grid_json(db.session, placement, query, judged=False)
+        grid, cells = read_models.grid_page(db.session, placement, query)
         waiting = {(w["learner_id"], w["statement_id"]) for w in grid["waiting"]}
         credentials = read_models.link_credentials(
             db.session, current_app.extensions["issuer_settings"], link.id
@@ -129,7 +129,7 @@ def course_page(launch: LaunchContext, link: ResourceLink) -> ResponseReturnValu
             launch,
             placement=placement,
             grid=grid,
-            rows=grid_rows(grid, waiting),
+            rows=grid_rows(grid, cells, waiting),
             statement_names=statement_names(grid),
             paging=grid["paging"],
             page_url=lambda **changed: _grid_url(launch.launch_id, grid["paging"], **changed),
