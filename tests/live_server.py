@@ -29,6 +29,8 @@ from lms_plugin.config import ENVIRONMENT_KEYS
 LMS_PLUGIN = str(Path(sys.executable).parent / "lms-plugin")
 STARTUP_SECONDS = 30
 STOP_SECONDS = 10
+# Each running demo server's log file, by base URL: a failing test can show what the server said.
+SERVER_LOGS: dict[str, Path] = {}
 
 
 def free_port() -> int:
@@ -67,6 +69,7 @@ def demo_server(instance: Path, settings: dict[str, str] | None = None) -> Itera
     def output() -> str:
         return log_path.read_text(encoding="utf-8", errors="replace")
 
+    SERVER_LOGS[base_url] = log_path
     try:
         _wait_until_healthy(process, base_url, output)
         yield base_url
@@ -76,6 +79,7 @@ def demo_server(instance: Path, settings: dict[str, str] | None = None) -> Itera
                 pytrace=False,
             )
     finally:
+        SERVER_LOGS.pop(base_url, None)
         if process.poll() is None:
             process.terminate()
             try:

@@ -1,6 +1,6 @@
-"""Pages beside the grid: the rule and the cohort overview (heatmap of statements x share met)
-for staff; the learner's page and their evidence (wallet copies of credentials: `wallets`);
-staff revoking a credential."""
+"""Pages beside the grid: the rule, the cohort overview (heatmap of statements x share met) and
+the class list's sync status (which the grid page follows) for staff; the learner's page and
+their evidence (wallet copies of credentials: `wallets`); staff revoking a credential."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from lms_plugin.database import db
 from lms_plugin.lti import current, nrps, rate_limit
 from lms_plugin.lti.models import Course, Person, ResourceLink
 from lms_plugin.lti.services import LaunchContext
+from lms_plugin.orm import utc_iso
 
 blueprint = Blueprint("assessment_pages", __name__)
 
@@ -70,6 +71,21 @@ def overview(launch_id: str) -> ResponseReturnValue:
         counts=counts,
         total=total,
     )
+
+
+@blueprint.get("/launch/<launch_id>/roster")
+def roster_status(launch_id: str) -> ResponseReturnValue:
+    """Staff: whether the course's class list is still being read from the LMS, as the grid page
+    asks while it is (`{"syncing", "as_of", "problem"}`; never asked for: not syncing, all null).
+    Reads only."""
+    _, placement = launch_placement(staff=True, launch_id=launch_id)
+    roster = nrps.status(db.session, placement.link.course_id)
+    body = {
+        "syncing": bool(roster and roster.syncing),
+        "as_of": utc_iso(roster.as_of) if roster and roster.as_of else None,
+        "problem": roster.problem if roster else None,
+    }
+    return body, 200, {"Cache-Control": "no-store"}
 
 
 @blueprint.post("/launch/<launch_id>/credentials/name")

@@ -1,7 +1,8 @@
 // The evaluator grid, following the WAI-ARIA grid pattern: one Tab stop, focus moved by the arrow
 // keys over row headers, progress cells, statement headers and cells (roving tabindex); judging
 // through the JSON API, bulk row/column actions (confirmed first, undoable for a while), a dialog
-// for comment, evidence and history, and a confirmation step for rule changes and revocations.
+// for comment, evidence and history, a confirmation step for rule changes and revocations, and
+// following the class list's sync from the LMS while it runs.
 // A cell's current comment and evidence ride on its button (data-comment, data-evidence,
 // data-show-in-credential); its name is "learner, statement, verdict" (aria-labelledby,
 // grid_rows.py), then "(evidence waiting)" while it has data-evidence-waiting (the learner's
@@ -708,8 +709,76 @@
     });
   });
 
+  // While the LMS's class list is being read (the worker's roster sync), ask the server now and
+  // then whether it is done, more rarely as time goes by, for a while. Then a page with no learner
+  // yet shows the updated one by itself; a page with learners (someone may be typing in a dialog)
+  // says so in its status line and shows the link to the updated page below it.
+  var roster = document.getElementById("roster-status");
+  var rosterShow = document.getElementById("roster-show");
+  var ROSTER_FIRST_DELAY_MS = 2000;
+  var ROSTER_MAX_DELAY_MS = 10000;
+  var ROSTER_GIVE_UP_MS = 120000;
+
+  function timeElement(iso) {
+    var time = document.createElement("time");
+    time.dateTime = iso;
+    time.textContent = WHEN.format(new Date(iso));
+    return time;
+  }
+
+  // The status line's words (and times), written only when they change: it is a live region.
+  function rosterSays(parts) {
+    var text = parts.map(function (part) { return typeof part === "string" ? part : part.textContent; }).join("");
+    if (roster.textContent !== text) { roster.replaceChildren.apply(roster, parts); }
+  }
+
+  // As the server words it on the page (assessment/grid.html), "Reload…" replaced while followed.
+  function showRoster(state, following) {
+    var failed = state.problem ? " The last try to read it failed (" + state.problem + ")" + (state.syncing ? "; it will be tried again." : ".") : "";
+    if (state.syncing) {
+      var next = !following ? "Reload the page in a moment to see it." :
+        learnerCount ? "This line will say when it is done." : "The grid will appear here once it is read.";
+      rosterSays(["Updating the class list from the LMS… " + next + failed]);
+    } else if (state.problem) {
+      rosterSays(state.as_of ? ["Class list from the LMS as of ", timeElement(state.as_of), "." + failed] : [failed.trim()]);
+    } else {
+      rosterSays(state.as_of ? ["The class list was updated from the LMS as of ", timeElement(state.as_of), "."] : ["The class list was updated from the LMS."]);
+      rosterShow.hidden = false;
+    }
+  }
+
+  // The link to the same page, as the page wrote it: a form posting the token when cookieless.
+  function openUpdatedPage() {
+    var form = rosterShow.querySelector("form");
+    if (form) { form.submit(); } else { location.replace(rosterShow.querySelector("a").href); }
+  }
+
+  function followRoster() {
+    var started = Date.now();
+    var delay = ROSTER_FIRST_DELAY_MS;
+    var last = null;  // the latest answer (none yet: the page's own words stay)
+    function ask() {
+      api("GET", roster.dataset.follow).then(function (state) {
+        last = state;
+        if (state.syncing) { return false; }
+        showRoster(state, true);
+        if (!state.problem && !learnerCount) { openUpdatedPage(); }
+        return true;
+      }, function () { return false; }).then(function (done) {
+        if (done) { return; }
+        var givingUp = Date.now() - started + delay > ROSTER_GIVE_UP_MS;
+        if (last) { showRoster(last, !givingUp); }
+        if (givingUp) { return; }
+        setTimeout(ask, delay);
+        delay = Math.min(delay * 1.5, ROSTER_MAX_DELAY_MS);
+      });
+    }
+    ask();
+  }
+
   var first = table.querySelector("tbody button.cell") || table.querySelector("tbody th.learner");
   if (first) { first.tabIndex = 0; current = first; }
+  if (roster && roster.dataset.follow) { followRoster(); }
   sayAfterReload();
   // For the bench (bench/grid.py): when the grid became usable, from the start of navigation.
   if (window.performance && performance.mark) { performance.mark("grid-interactive"); }

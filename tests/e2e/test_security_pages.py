@@ -38,7 +38,7 @@ from lms_plugin.lti.invites import create_invite
 from tests.browser import check_accessibility
 from tests.builders import SEED_FILES
 from tests.courses import Session
-from tests.live_server import free_port
+from tests.live_server import SERVER_LOGS, free_port
 from tests.lti.platform import INSTRUCTOR, KeySetServer, LtiPlatform
 from tests.lti.test_registration import FakeRegistrationPlatform
 
@@ -46,6 +46,8 @@ NARROW = {"width": 390, "height": 844}
 # A role outside the course: institution roles grant nothing in the tool.
 INSTITUTION_FACULTY = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Faculty"
 STORAGE_TARGET = "_parent"
+# How long a grid page waits for the worker to read the class list and then shows it by itself.
+ROSTER_WAIT_MS = 15_000
 
 # The LMS's course page: the tool in a frame, and the platform's storage for it (answering only
 # its own origin, as the tool's pages name it), noting when the tool asks to be closed.
@@ -531,7 +533,10 @@ def test_the_grid_in_the_sandbox_frame_is_checked_in_its_own_document(page: Page
         page.goto("/sandbox?as=sandbox-user-ada")
     launch.first.click()
     tool = page.frame_locator("iframe")
-    expect(tool.locator("table.grid")).to_be_visible()
+    try:  # a first launch may come before the worker read the class list: the page follows it
+        expect(tool.locator("table.grid")).to_be_visible(timeout=ROSTER_WAIT_MS)
+    except AssertionError:
+        pytest.fail(what_the_frame_shows(page), pytrace=False)
     row_button = tool.locator("button.row-menu").first
     expect(row_button).to_have_attribute(
         "aria-label", re.compile(r"^All met… for \S.*: choose a level$")
@@ -539,3 +544,17 @@ def test_the_grid_in_the_sandbox_frame_is_checked_in_its_own_document(page: Page
     name = row_button.get_attribute("aria-label") or ""
     assert name.startswith(row_button.inner_text())
     check_accessibility(page)
+
+
+def what_the_frame_shows(page: Page) -> str:
+    """Why a framed launch did not reach the grid: the frame's address and words, and the end of
+    the demo server's log."""
+    frames = [frame for frame in page.frames if frame is not page.main_frame]
+    shown = "\n".join(
+        f"frame at {frame.url}:\n{frame.locator('body').inner_text(timeout=2_000)[:1_500]}"
+        for frame in frames
+    )
+    base_url = page.url.split("/sandbox", 1)[0]
+    log = SERVER_LOGS.get(base_url)
+    tail = log.read_text(encoding="utf-8", errors="replace")[-4_000:] if log else "(no log)"
+    return f"The framed launch did not show the grid.\n{shown}\nServer log (end):\n{tail}"
