@@ -24,14 +24,20 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 def make_engine(url: str) -> Engine:
     """An engine with the settings each backend needs (SQLite: foreign keys, WAL, busy timeout;
-    PostgreSQL: pooled connections checked after they sat idle, `_ping_if_idle`)."""
+    PostgreSQL: sessions in UTC, pooled connections checked after they sat idle,
+    `_ping_if_idle`)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         if engine.url.database and engine.url.database != ":memory:":
             private_file(Path(engine.url.database))
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    engine = create_engine(url, insertmanyvalues_page_size=100)
+    # Sessions in UTC, whatever the server's zone: psycopg then gives timestamps as `dt.UTC`,
+    # which `UTCDateTime` takes as they are (a zone such as 'Etc/UTC' costs a conversion each:
+    # a third of the time of reading a 2,000-learner grid).
+    engine = create_engine(
+        url, insertmanyvalues_page_size=100, connect_args={"options": "-c TimeZone=UTC"}
+    )
     event.listen(engine.pool, "checkin", _idle_from_now)
     event.listen(engine.pool, "checkout", partial(_ping_if_idle, engine.dialect))
     return engine

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import literal, select, text
 
-from lms_plugin.database import db
+from lms_plugin.database import db, make_engine
 from lms_plugin.lti.models import LaunchState
 from lms_plugin.orm import UTCDateTime
 
@@ -48,6 +48,26 @@ def test_postgresql_session_time_zone_does_not_show(app: Flask, session_zone: st
         assert _utc(read) == MOMENT
         assert _utc(db.session.scalar(select(literal(MOMENT, UTCDateTime())))) == MOMENT
         db.session.rollback()
+
+
+@POSTGRESQL_ONLY
+def test_postgresql_sessions_run_in_utc_whatever_the_server_zone(app: Flask) -> None:
+    """The engine asks for UTC sessions: timestamps come back as `dt.UTC` from the driver, with
+    no conversion to pay, even where the server's own zone is another (here: the database's)."""
+    with app.app_context():
+        name = db.session.scalar(text("SELECT current_database()"))
+        db.session.execute(text(f"ALTER DATABASE \"{name}\" SET TimeZone = 'Europe/Paris'"))
+        db.session.commit()
+    try:
+        engine = make_engine(app.config["DATABASE_URL"])
+        with engine.connect() as connection:
+            assert connection.execute(text("SHOW TimeZone")).scalar() == "UTC"
+            assert connection.execute(text("SELECT now()")).scalar().tzinfo is dt.UTC
+        engine.dispose()
+    finally:
+        with app.app_context():
+            db.session.execute(text(f'ALTER DATABASE "{name}" RESET TimeZone'))
+            db.session.commit()
 
 
 @SQLITE_ONLY

@@ -17,10 +17,8 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.browser import check_accessibility
+from tests.e2e.sandbox import ADA, CHLOE, FRAMEWORK, place_emerging
 
-ADA = "sandbox-user-ada"
-CHLOE = "sandbox-user-chloe"
-FRAMEWORK = "Legal Secretaries and Administrative Assistants"
 LINK = "https://portfolio.example/chloe/filing-log"
 NOTE = "Three weeks of filing <b>checked</b> & signed by my supervisor"
 SHOTS = os.environ.get("SHOTS")
@@ -51,13 +49,7 @@ def test_evidence_waits_in_the_grid_until_judged_and_the_credential_tick_is_kept
     page: Page,
 ) -> None:
     # Ada places the tool with Emerging in scope; Chloé sends evidence for its first statement.
-    page.goto(f"/sandbox?as={ADA}")
-    page.get_by_role("button", name="Add content from the tool").click()
-    tool = page.frame_locator("iframe")
-    tool.get_by_role("radio", name=re.compile(FRAMEWORK)).check()
-    tool.get_by_role("checkbox", name=re.compile(r"^Emerging")).first.check()
-    tool.get_by_role("button", name="Add to the course").click()
-    expect(tool.get_by_role("heading", level=1)).to_contain_text("Content added")
+    place_emerging(page)
     tool = launch_as(page, CHLOE)
     statement = tool.locator("ul.progress-list > li").first
     statement.locator("summary").click()

@@ -11,10 +11,8 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.browser import check_accessibility
+from tests.e2e.sandbox import CHLOE, FRAMEWORK, place_emerging
 
-ADA = "sandbox-user-ada"
-CHLOE = "sandbox-user-chloe"
-FRAMEWORK = "Legal Secretaries and Administrative Assistants"
 LINK = "https://portfolio.example/chloe/filing-log"
 
 pytestmark = pytest.mark.own_demo(viewport={"width": 1366, "height": 768})
@@ -28,13 +26,7 @@ def launch_as(page: Page, user: str) -> FrameLocator:
 
 def test_a_learner_sends_evidence_and_sees_it_waiting(page: Page) -> None:
     # The instructor places the tool with one level in scope.
-    page.goto(f"/sandbox?as={ADA}")
-    page.get_by_role("button", name="Add content from the tool").click()
-    tool = page.frame_locator("iframe")
-    tool.get_by_role("radio", name=re.compile(FRAMEWORK)).check()
-    tool.get_by_role("checkbox", name=re.compile(r"^Emerging")).first.check()
-    tool.get_by_role("button", name="Add to the course").click()
-    expect(tool.get_by_role("heading", level=1)).to_contain_text("Content added")
+    place_emerging(page)
 
     # Chloé opens it: under each statement, a closed "Submit evidence".
     tool = launch_as(page, CHLOE)

@@ -12,9 +12,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser import check_accessibility
-
-ADA = "sandbox-user-ada"
-FRAMEWORK = "Legal Secretaries and Administrative Assistants"
+from tests.e2e.sandbox import ADA, FRAMEWORK, place_emerging
 
 pytestmark = pytest.mark.own_demo
 
@@ -39,13 +37,7 @@ def wait_for_statement(page: Page, verb: str, object_text: str) -> Locator:
 
 def test_judging_a_level_shows_its_statements_on_the_sandbox_lrs(page: Page) -> None:
     # The instructor places the tool (one level) and judges Chloé met on all its statements.
-    page.goto(f"/sandbox?as={ADA}")
-    page.get_by_role("button", name="Add content from the tool").click()
-    tool = page.frame_locator("iframe")
-    tool.get_by_role("radio", name=re.compile(FRAMEWORK)).check()
-    tool.get_by_role("checkbox", name=re.compile(r"^Emerging")).first.check()
-    tool.get_by_role("button", name="Add to the course").click()
-    expect(tool.get_by_role("heading", level=1)).to_contain_text("Content added")
+    place_emerging(page)
 
     page.goto(f"/sandbox?as={ADA}")
     page.get_by_role("button", name=re.compile(f"^Launch {FRAMEWORK}")).first.click()
