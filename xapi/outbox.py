@@ -16,7 +16,6 @@ from sqlalchemy import (
     and_,
     delete,
     func,
-    insert,
     select,
     true,
     update,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from lms_plugin.orm import is_state, utcnow
+from lms_plugin.orm import insert_rows, is_state, utcnow
 from xapi.models import OutboxStatement, OutboxTally
 from xapi.statements import (
     BuiltStatement,
@@ -46,7 +45,9 @@ def enqueue(
     session: Session, statements: Iterable[BuiltStatement], route: Route, now: dt.datetime
 ) -> int:
     """Write statements to the outbox now, in one INSERT (in the caller's transaction); returns
-    how many."""
+    how many. COPY on PostgreSQL; on SQLite an executemany handed to the driver (`insert_rows`),
+    not the ORM's bulk insert of the class, which spends ~0.1 ms a row collecting attributes (a
+    1,200-judgement save writes 2,520 rows)."""
     rows = [_values(built, route, now) for built in statements]
     if not rows:
         return 0
@@ -54,18 +55,38 @@ def enqueue(
     if connection.dialect.name == "postgresql":
         _copy(connection, rows)
     else:
-        session.execute(insert(OutboxStatement), rows)
+        table = OutboxStatement.__table__
+        insert_rows(connection, table, list(rows[0]), [tuple(row.values()) for row in rows])
     return len(rows)
 
 
+# The PostgreSQL type of each column `enqueue` writes: a binary COPY sends values in it (text
+# made the server parse two timestamps a row and the client format them: 2,400 rows took ~20 ms
+# more).
+_COPY_TYPES = {
+    "statement_id": "varchar",
+    "payload": "text",
+    "state": "varchar",
+    "platform_id": "int4",
+    "deployment_id": "int4",
+    "attempts": "int4",
+    "next_attempt_at": "timestamptz",
+    "created_at": "timestamptz",
+}
+
+
 def _copy(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: COPY the rows in (in the session's transaction). An INSERT per row costs a
-    server round of parsing each, ~0.07 ms a statement: most of a 1,200-judgement request."""
+    """PostgreSQL: COPY the rows in, in binary (in the session's transaction). An INSERT per row
+    costs a server round of parsing each, ~0.07 ms a statement: most of a 1,200-judgement
+    request."""
     columns = list(rows[0])
     driver = connection.connection.driver_connection
     assert driver is not None
-    statement = f"COPY {OutboxStatement.__tablename__} ({', '.join(columns)}) FROM STDIN"
+    statement = (
+        f"COPY {OutboxStatement.__tablename__} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    )
     with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+        copy.set_types([_COPY_TYPES[column] for column in columns])
         for row in rows:
             copy.write_row([row[column] for column in columns])
 

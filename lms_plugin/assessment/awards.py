@@ -16,8 +16,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, defer
 
 from lms_plugin.assessment import services as assessment
 from lms_plugin.assessment.models import LevelAchievement
@@ -187,7 +187,7 @@ class CredentialAwards:
         number of events."""
         achieved = [{"achievement_id": e.achievement.id} for e in events if e.kind == "achieved"]
         if achieved:
-            session.execute(insert(CredentialRequest), achieved)
+            session.execute(CredentialRequest.__table__.insert(), achieved)
         withdrawn = {e.achievement.id: e for e in events if e.kind == "withdrawn"}
         if not withdrawn:
             return
@@ -254,11 +254,11 @@ class CredentialAwards:
 def _revoke_withdrawn(session: Session, withdrawn: Mapping[int, LevelEvent]) -> None:
     """Revoke the credentials in force of the withdrawn achievements (achievement id -> its
     event) with one read and one lock per status list (`issuance.revoke_many`). Flushed by the
-    caller."""
+    caller. The signed documents are not read (a withdrawing bulk save revokes 120)."""
     credentials = session.scalars(
-        select(Credential).where(
-            Credential.achievement_id.in_(list(withdrawn)), Credential.revoked_at.is_(None)
-        )
+        select(Credential)
+        .where(Credential.achievement_id.in_(list(withdrawn)), Credential.revoked_at.is_(None))
+        .options(defer(Credential.document))
     ).all()
     revocations = []
     for credential in credentials:

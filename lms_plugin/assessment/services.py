@@ -24,10 +24,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, selectinload
 
@@ -36,7 +37,7 @@ from lms_plugin.assessment.models import VERDICTS, Judgement, LevelAchievement
 from lms_plugin.assessment.rules import LevelRule, achieved_levels
 from lms_plugin.frameworks.models import FrameworkVersion, Level, Statement
 from lms_plugin.lti.models import Enrollment, Person, ResourceLink
-from lms_plugin.orm import utcnow
+from lms_plugin.orm import insert_rows, utcnow
 from lms_plugin.strict_json import CONTROL_OR_LONE_SURROGATE
 
 MAX_COMMENT = 5000
@@ -282,6 +283,18 @@ def record_judgements(
 
 
 _INSERTED = ("id", *current_cells.COPIED)  # a judgement row, id first
+_inserted_values = attrgetter(*_INSERTED)  # a judgement's row, as a tuple
+# Their PostgreSQL types: a binary COPY sends values in them (the server parses no text).
+_COPY_TYPES = ("int4",) * 4 + ("varchar", "text", "varchar", "bool", "int4", "timestamptz")
+
+
+# The sequence is looked up once (MATERIALIZED), not once a row: `pg_get_serial_sequence` reads
+# the catalogs, 8 of the 9 ms that 1,200 ids took.
+_NEXT_IDS = sql(
+    "WITH sequence AS MATERIALIZED ("
+    "SELECT CAST(pg_get_serial_sequence(:table, 'id') AS regclass) AS name) "
+    "SELECT nextval(sequence.name) FROM sequence, generate_series(1, :count)"
+)
 
 
 def _reserve_ids(
@@ -297,31 +310,26 @@ def _reserve_ids(
     if not count:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        reserve = sql(
-            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"
-        )
-        return sorted(session.scalars(reserve, {"table": model.__tablename__, "count": count}))
+        return sorted(session.scalars(_NEXT_IDS, {"table": model.__tablename__, "count": count}))
     highest = session.scalar(select(func.max(model.id))) or 0
     return list(range(highest + 1, highest + 1 + count))
 
 
 def _insert(session: Session, judgements: Sequence[RecordedJudgement]) -> None:
-    """Write the judgements: COPY on PostgreSQL (an INSERT's rows cost a parse each), one
-    executemany on SQLite."""
-    rows = [tuple(getattr(j, name) for name in _INSERTED) for j in judgements]
+    """Write the judgements: a binary COPY on PostgreSQL (an INSERT's rows cost a parse each),
+    one executemany handed to the driver on SQLite (`insert_rows`)."""
+    rows = list(map(_inserted_values, judgements))
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
         assert driver is not None
-        statement = f"COPY judgements ({', '.join(_INSERTED)}) FROM STDIN"
+        statement = f"COPY judgements ({', '.join(_INSERTED)}) FROM STDIN (FORMAT BINARY)"
         with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            copy.set_types(_COPY_TYPES)
             for values in rows:
                 copy.write_row(values)
         return
-    table = Judgement.__table__
-    connection.execute(
-        insert(table), [dict(zip(_INSERTED, values, strict=True)) for values in rows]
-    )
+    insert_rows(connection, Judgement.__table__, _INSERTED, rows)
 
 
 def next_state(before: CellState, request: JudgementRequest) -> CellState:

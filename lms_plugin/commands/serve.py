@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import select
 
-from lms_plugin import keys, migrate
+from lms_plugin import heap, keys, migrate
 from lms_plugin.commands.common import require_current_schema
 from lms_plugin.commands.frameworks import import_files
 from lms_plugin.database import db
@@ -56,6 +56,7 @@ def demo_command(ctx: click.Context, host: str, port: int) -> None:
         with app.app_context():
             click.echo(_use_sandbox_lrs())
     BackgroundDelivery(app).start()
+    heap.settle()
     click.echo(f"Serving the demo on http://{host}:{port}/ (Ctrl+C stops it).")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 
@@ -108,7 +109,6 @@ def serve_command(bind: str, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     factory = current_app.extensions["app_factory"]  # the same settings, one app per worker
-    from lms_plugin.credentials import isolation
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -116,7 +116,7 @@ def serve_command(bind: str, workers: int, threads: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
-            self.cfg.set("post_worker_init", lambda _worker: isolation.warm_up())
+            self.cfg.set("post_worker_init", _worker_ready)
             self.cfg.set("accesslog", "-")
             # The path without the query string: a query can carry a secret (a registration link).
             self.cfg.set("access_log_format", '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"')
@@ -127,6 +127,14 @@ def serve_command(bind: str, workers: int, threads: int) -> None:
     Server().run()
 
 
+def _worker_ready(_worker: object) -> None:
+    """A gunicorn worker has loaded the app: start its verification workers, settle its heap."""
+    from lms_plugin.credentials import isolation
+
+    isolation.warm_up()
+    heap.settle()
+
+
 @click.command("worker")
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
 @with_appcontext
@@ -135,5 +143,6 @@ def worker_command(interval: float) -> None:
     purge what was delivered more than OUTBOX_RETENTION_DAYS ago, until stopped (production: run
     one or more beside the web workers; the demo runs it in-process)."""
     require_current_schema()
+    heap.settle()
     click.echo("Worker running (Ctrl+C stops it).")
     BackgroundDelivery(current_app._get_current_object(), interval).run()  # type: ignore[attr-defined]

@@ -59,7 +59,11 @@ class _Scope:
             deployment_id=deployment.deployment_id if deployment else None,
         )
         self.levels = {level.id: _level_ref(level) for level in placement.levels}
-        self.statements = placement.statements
+        # each statement as a judgement's object names it, with its level
+        self.competencies = {
+            s.id: (CompetencyRef(s.id, s.text), self.levels[s.level_id])
+            for s in placement.statements.values()
+        }
 
 
 class XapiRecorder:
@@ -92,7 +96,7 @@ class XapiRecorder:
                     )
                 )
             if judgement.verdict != "clear":
-                statement = scope.statements[judgement.statement_id]
+                competency, level = scope.competencies[judgement.statement_id]
                 built.append(
                     self.factory.judgement(
                         judgement_id=judgement.id,
@@ -100,8 +104,8 @@ class XapiRecorder:
                         verdict=judgement.verdict,
                         learner=people[judgement.learner_id],
                         evaluator=evaluator,
-                        competency=CompetencyRef(statement.id, statement.text),
-                        level=scope.levels[statement.level_id],
+                        competency=competency,
+                        level=level,
                         framework=scope.framework,
                         placement=scope.placement,
                         comment=judgement.comment,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from lms_plugin.frameworks.models import FrameworkVersion
@@ -67,7 +67,7 @@ class ScorePassback:
             for event in events
         ]
         if rows:
-            session.execute(insert(ScoreOutbox), rows)
+            session.execute(ScoreOutbox.__table__.insert(), rows)
 
 
 _VERBS = {"achieved": "Achieved", "withdrawn": "Withdrawn"}
