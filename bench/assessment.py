@@ -4,7 +4,8 @@ judged "not yet" everywhere), and the grid page for 200 learners x 40 statements
 PostgreSQL, in-process (server time from `Server-Timing`). Also checks that the grid's query
 count does not grow with learners, and counts the SQL statements of a withdrawing bulk save.
 Each scenario settles the heap once set up, as `lms-plugin serve` does in each worker
-(`lms_plugin.heap`): without it, most withdrawing saves pay a full garbage collection.
+(`lms_plugin.commands.serve.settle_heap`): without it, most withdrawing saves pay a full garbage
+collection.
 
 Targets: bulk saves under 150 ms, grid under 150 ms (medians), constant query count.
 
@@ -25,7 +26,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, text
 
 from bench.report import figure, verdict
-from lms_plugin import create_app, heap, migrate
+from lms_plugin import create_app, migrate
+from lms_plugin.commands.serve import settle_heap
 from lms_plugin.database import db, make_engine
 from lms_plugin.frameworks import services as frameworks
 from lms_plugin.frameworks.parsing import read_framework_file
@@ -118,7 +120,7 @@ class Scenario:
             db.session.commit()
         grid = self.client.get("/api/v1/grid", headers=self.headers).json
         self.statement_ids = [s["id"] for level in grid["levels"] for s in level["statements"]]
-        heap.settle()  # as a serving process does once it has loaded the app
+        settle_heap()  # as a serving process does once it has loaded the app
 
     def bulk(self, learner_ids: list[int], verdict: str) -> float:
         body = {

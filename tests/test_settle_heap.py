@@ -1,4 +1,4 @@
-"""`heap.settle`: what a serving process holds once started leaves the collector's full passes."""
+"""`settle_heap`: what a serving process holds once started leaves the collector's full passes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from lms_plugin import heap
 from lms_plugin.commands import serve
 
 
@@ -22,7 +21,7 @@ def test_settling_takes_the_loaded_objects_out_of_full_collections(unfrozen: Non
     loaded = [{"row": n} for n in range(50_000)]  # what starting a worker leaves behind
     gc.collect()
     walked_before = len(gc.get_objects(generation=2))
-    heap.settle()
+    serve.settle_heap()
     assert gc.get_freeze_count() >= len(loaded)
     assert len(gc.get_objects(generation=2)) < walked_before - len(loaded)
     made_later = [[n] for n in range(1_000)]
