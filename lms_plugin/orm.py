@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from typing import Annotated, Any
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
 
@@ -158,6 +160,33 @@ def insert_rows(
     values = ", ".join("?" * len(columns))
     statement = f"INSERT INTO {into} VALUES ({values})"  # noqa: S608 - the table's own names
     connection.exec_driver_sql(statement, [tuple(row) for row in rows])
+
+
+def copy_rows(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """PostgreSQL: COPY `rows` (values in `columns` order) into `table`, in binary and in the
+    connection's transaction: each value goes in its column's type, so the server parses no
+    text, and no row costs an INSERT's parse (~0.07 ms a statement). `insert_rows`' twin."""
+    statement, types = _copy_statement(table, tuple(columns))
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+
+
+@cache
+def _copy_statement(table: Table, columns: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The COPY of `columns` into `table`, and their PostgreSQL type names ("varchar(32)" ->
+    "varchar": the driver's names of built-in types)."""
+    names = [
+        table.c[name].type.compile(dialect=postgresql.dialect()).lower().partition("(")[0]
+        for name in columns
+    ]
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    return statement, names
 
 
 def _bound(

@@ -98,11 +98,6 @@ def _frozen(part: _Part) -> _Part:
 _dumps: Callable[[Any], str] = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-# A statement's JSON text is composed from its members' JSON texts, in order: what `json.dumps`
-# (compact) writes for the whole statement, without building it (a bulk save writes thousands).
-# A statement id is a UUID (hex digits and dashes): its JSON is itself in quotes.
-
-
 @functools.lru_cache(maxsize=64)
 def _timestamp_json(value: dt.datetime) -> str:
     """A timestamp as JSON (the statements of a batch share a handful)."""
@@ -287,7 +282,7 @@ class StatementFactory:
         statement_id = self.judgement_statement_id(judgement_id, judged_at)
         # The hot path of a bulk request (a statement per judgement): the same bytes as
         # `serialize(Statement(...))` (tests check), composed from the parts' JSON, which tincan
-        # builds once per learner, competency and context.
+        # builds once per learner, competency and context (the id, a UUID, needs no escaping).
         actor = self.agent(learner).json
         competency_json = self._activity(
             self.competency_iri(framework, competency), COMPETENCY, competency.text

@@ -37,7 +37,7 @@ from lms_plugin.assessment.models import VERDICTS, Judgement, LevelAchievement
 from lms_plugin.assessment.rules import LevelRule, achieved_levels
 from lms_plugin.frameworks.models import FrameworkVersion, Level, Statement
 from lms_plugin.lti.models import Enrollment, Person, ResourceLink
-from lms_plugin.orm import insert_rows, utcnow
+from lms_plugin.orm import copy_rows, insert_rows, utcnow
 from lms_plugin.strict_json import CONTROL_OR_LONE_SURROGATE
 
 MAX_COMMENT = 5000
@@ -284,8 +284,6 @@ def record_judgements(
 
 _INSERTED = ("id", *current_cells.COPIED)  # a judgement row, id first
 _inserted_values = attrgetter(*_INSERTED)  # a judgement's row, as a tuple
-# Their PostgreSQL types: a binary COPY sends values in them (the server parses no text).
-_COPY_TYPES = ("int4",) * 4 + ("varchar", "text", "varchar", "bool", "int4", "timestamptz")
 
 
 # The sequence is looked up once (MATERIALIZED), not once a row: `pg_get_serial_sequence` reads
@@ -316,20 +314,12 @@ def _reserve_ids(
 
 
 def _insert(session: Session, judgements: Sequence[RecordedJudgement]) -> None:
-    """Write the judgements: a binary COPY on PostgreSQL (an INSERT's rows cost a parse each),
-    one executemany handed to the driver on SQLite (`insert_rows`)."""
+    """Write the judgements: a binary COPY on PostgreSQL (`copy_rows`), one executemany handed
+    to the driver on SQLite (`insert_rows`)."""
     rows = list(map(_inserted_values, judgements))
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        statement = f"COPY judgements ({', '.join(_INSERTED)}) FROM STDIN (FORMAT BINARY)"
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-            copy.set_types(_COPY_TYPES)
-            for values in rows:
-                copy.write_row(values)
-        return
-    insert_rows(connection, Judgement.__table__, _INSERTED, rows)
+    write = copy_rows if connection.dialect.name == "postgresql" else insert_rows
+    write(connection, Judgement.__table__, _INSERTED, rows)
 
 
 def next_state(before: CellState, request: JudgementRequest) -> CellState:
