@@ -70,6 +70,10 @@ def load_strict(text: str, limits: StrictLimits | None = None) -> Any:
         raise StrictJSONError("$", f"the document is longer than {limits.max_chars:,} characters")
     # The document with every string emptied: its structure and numbers, scanned in C.
     skeleton = _STRING.sub('""', text)
+    # Every comma outside a string parts two values of one array or object, so a document has
+    # more values than commas: a flood of them is refused before a million objects are built.
+    if skeleton.count(",") >= limits.max_values:
+        raise _too_many_values(limits.max_values)
     if _depth(skeleton) > limits.max_depth:
         _refuse_nesting(text, limits.max_depth)
     hooks: dict[str, Any] = {"object_pairs_hook": _pairs, "parse_constant": _constant}
@@ -185,6 +189,10 @@ def _unstorable(text: str) -> str | None:
     return f"contains the {kind} U+{code:04X}"
 
 
+def _too_many_values(max_values: int) -> StrictJSONError:
+    return StrictJSONError("$", f"the document has more than {max_values:,} values")
+
+
 def _check_values(document: Any, max_values: int) -> None:
     """Walk the parsed document (without recursion): refused values, unstorable text, count."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
@@ -202,7 +210,7 @@ def _check_values(document: Any, max_values: int) -> None:
         elif isinstance(value, dict | list):
             count += len(value)
             if count > max_values:
-                raise StrictJSONError("$", f"the document has more than {max_values:,} values")
+                raise _too_many_values(max_values)
             if isinstance(value, list):
                 # Reversed, so that the first problem in document order is the one reported.
                 stack.extend((value[i], (*parts, i)) for i in reversed(range(len(value))))
