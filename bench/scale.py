@@ -51,6 +51,7 @@ from lms_plugin.database import db, make_engine
 from lms_plugin.lti.models import Course, Person, Platform, ResourceLink
 from lms_plugin.lti.scores import score_counts
 from lms_plugin.lti.state_store import StateStore
+from lms_plugin.orm import Base, copy_rows
 from tests.lti.platform import KeySetServer, LtiPlatform, rsa_key
 from xapi import outbox
 from xapi.delivery import Destination, Worker
@@ -90,20 +91,9 @@ class Seeded:
 
 
 def copy(connection: Connection, table: str, columns: Sequence[str], rows: Iterator[Any]) -> None:
-    """COPY rows into a table through psycopg (in the connection's transaction), as text written
-    in chunks (a call per row would cost more than the server's work)."""
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as out:  # type: ignore[attr-defined]
-        chunk: list[str] = []
-        for row in rows:
-            chunk.append("\t".join("\\N" if v is None else str(v) for v in row))
-            if len(chunk) == 10_000:
-                out.write("\n".join(chunk) + "\n")
-                chunk.clear()
-        if chunk:
-            out.write("\n".join(chunk) + "\n")
+    """COPY rows into a table as the app does (`lms_plugin.orm.copy_rows`, binary, in the
+    connection's transaction)."""
+    copy_rows(connection, Base.metadata.tables[table], columns, rows)
 
 
 def placed(key: str, scenario: Scenario) -> tuple[int, int]:

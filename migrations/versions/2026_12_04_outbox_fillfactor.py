@@ -9,8 +9,8 @@ empty rate. With room on the page the claim is a heap-only update (no index entr
 a batch stay on their pages): 27,000-29,000 statements/s with 1M delivered rows, against
 17,000-18,000 before. Rows already written keep their pages; new ones are written with room.
 
-The price is disk: a judgement statement's row is ~1 KB (its payload compressed), so a page
-held 8 and now holds 4 when written; the bench's 1M delivered rows take 4.2 GB instead of 1.9
+The price is disk: a page takes about half as many new rows as before (a judgement statement's
+row is ~1 KB, its payload compressed); the bench's 1M delivered rows take 4.2 GB instead of 1.9
 (the retention setting bounds how many are kept). Less room than half a page would not do: a
 claim takes 500 consecutive rows, all on the same pages, and their old versions stay until it
 commits. Nothing on SQLite.
