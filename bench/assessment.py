@@ -43,6 +43,7 @@ BULK_TARGET_MS = 150.0
 GRID_TARGET_MS = 150.0
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BASE = "http://tool.test"
+SECRET = "bench"  # the SECRET_KEY of the apps a bench runs on its databases
 
 
 @contextmanager
@@ -73,7 +74,7 @@ class Scenario:
         self.app = create_app(
             {
                 "DATABASE_URL": url,
-                "SECRET_KEY": "bench",
+                "SECRET_KEY": SECRET,
                 "INSTANCE_PATH": tempfile.mkdtemp(),
                 "BASE_URL": BASE,
             }

@@ -19,11 +19,14 @@ courses'), 1M xAPI statements delivered within the retention period and 1M live 
   rest over 500 courses);
 - the grid page a staff member waits for, server time (`Server-Timing`, in-process, as
   `bench.grid` reads it) in each measured course: the first page by name, the first page by
-  progress just after a judgement, and a name and state filter.
+  progress just after a judgement, and a name and state filter;
+- the launch POST over HTTP beside the bare pylti1p3 tool, in turn (`bench.launches.compare`,
+  gunicorn on the database just measured): the ratio of the two, and our `record` phase.
 
 Targets (issue 17, "Done when"): drain within 10% of the empty rate; an idle pass under 5 ms;
 grid 2,000 x 40 under 150 ms and 200 x 40 under 50 ms (the pages' server time, and the current
-verdicts' SQL); counts and purges flat.
+verdicts' SQL); counts, purges and the launch flat (its ratio to the bare tool, whose 1.0x
+target `bench.launches` reports, within 10% of the empty database's).
 
     python -m bench.scale [--scale 1.0] [--runs 5]
 """
@@ -43,7 +46,8 @@ from typing import Any
 
 from sqlalchemy import Connection, event, select, text, true
 
-from bench.assessment import Scenario, database
+from bench import launches
+from bench.assessment import SECRET, Scenario, database
 from bench.report import figure, verdict
 from lms_plugin import create_app, migrate, worker
 from lms_plugin.assessment import current_cells, services
@@ -113,7 +117,7 @@ def seed(url: str, scale: float, platform: LtiPlatform, judgements: int = 0) -> 
     courses = {key: Scenario(url, platform, key, size) for key, (size, _) in COURSES.items()}
     statements = courses["big_once"].statement_ids
     measured = {key: (*placed(key, courses[key]), courses[key].learner_ids) for key in COURSES}
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "BASE_URL": "http://t.test"})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "BASE_URL": "http://t.test"})
     with app.app_context():
         platform_row = Platform(
             issuer=ISSUER,
@@ -295,7 +299,7 @@ def measure(url: str, seeded: Seeded, runs: int) -> dict[str, float]:
     app = create_app(
         {
             "DATABASE_URL": url,
-            "SECRET_KEY": "bench",
+            "SECRET_KEY": SECRET,
             "BASE_URL": "http://t.test",
             "INSTANCE_PATH": tempfile.mkdtemp(),
             "XAPI_LRS_ENDPOINT": LRS.endpoint,
@@ -440,7 +444,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 platform = LtiPlatform(rsa_key(), keyset)
                 seeded = seed(url, scale, platform, args.judgements if scale else 0)
                 seeded_s = time.perf_counter() - started
-                results.append(measure(url, seeded, args.runs))
+                found = measure(url, seeded, args.runs)
+                with launches.servers(url, platform, SECRET) as served:
+                    posts = launches.compare(platform, served)
+                found["launch_ratio"] = posts.ratio
+                found["launch_record"] = statistics.median(posts.phases["record"])
+                results.append(found)
                 print(f"  ({label} database seeded in {seeded_s:.1f} s)")
     finally:
         keyset.close()
@@ -467,6 +476,10 @@ def main(argv: Sequence[str] | None = None) -> int:
          full["score_counts"] < 2 * empty["score_counts"] + 1),
         ("state_purge", "launch_state purge (500 rows)", "ms", "flat (x2)",
          full["state_purge"] < 2 * empty["state_purge"] + 1),
+        ("launch_ratio", "launch POST, ours / bare pylti1p3", "x", "flat (x1.1)",
+         full["launch_ratio"] <= 1.1 * empty["launch_ratio"]),
+        ("launch_record", "launch POST record phase", "ms", "flat (x1.5)",
+         full["launch_record"] <= 1.5 * empty["launch_record"]),
     ]  # fmt: skip
     for name, judged in (("once", "judged once"), ("tenfold", "judged 10x")):
         for key, what in ((name, "rows"), (f"{name}_verdicts", "verdicts")):
