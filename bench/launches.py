@@ -158,9 +158,10 @@ class Servers:
 
 
 @contextmanager
-def servers(url: str, platform: LtiPlatform, secret: str) -> Iterator[Servers]:
-    """Start ours on the database at `url` (migrated, `secret` its SECRET_KEY) and the bare tool
-    beside it, the platform registered with both; stop them on exit."""
+def servers(url: str, platform: LtiPlatform) -> Iterator[Servers]:
+    """Start ours on the database at `url` (set up by `lms-plugin init` here if it is not, with
+    the benches' SECRET_KEY) and the bare tool beside it, the platform registered with both;
+    stop them on exit."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-launch-"))
     port, bare_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
@@ -168,7 +169,7 @@ def servers(url: str, platform: LtiPlatform, secret: str) -> Iterator[Servers]:
         **os.environ,
         "DATABASE_URL": url,
         "BASE_URL": base,
-        "SECRET_KEY": secret,
+        "SECRET_KEY": SECRET,
         "INSTANCE_PATH": str(workdir),
         "SANDBOX_ENABLED": "0",
     }
@@ -176,7 +177,7 @@ def servers(url: str, platform: LtiPlatform, secret: str) -> Iterator[Servers]:
     subprocess.run([bin_dir / "lms-plugin", "init"], env=env, check=True, capture_output=True)
     from lms_plugin import create_app
 
-    config = {"DATABASE_URL": url, "SECRET_KEY": secret, "INSTANCE_PATH": str(workdir)}
+    config = {"DATABASE_URL": url, "SECRET_KEY": SECRET, "INSTANCE_PATH": str(workdir)}
     platform.register(create_app(config))
     started = []
     try:
@@ -204,12 +205,14 @@ def servers(url: str, platform: LtiPlatform, secret: str) -> Iterator[Servers]:
 
 @dataclass
 class Comparison:
-    """Launch POST round trips, ours and the bare tool's (medians, ms), and our phases."""
+    """Launch POST round trips, ours and the bare tool's (medians, ms), and our phases; our
+    whole launches (login + POST) as `Launcher.launch` returns them."""
 
     ours: float
     bare: float
     phases: dict[str, list[float]]
     unrecorded: float  # ours less its record and commit phases (median, ms)
+    whole: list[tuple[float, float]]
 
     @property
     def ratio(self) -> float:
@@ -218,18 +221,18 @@ class Comparison:
 
 def compare(platform: LtiPlatform, found: Servers, launches: int = 300) -> Comparison:
     """One client, one launch at a time, ours and the bare tool's in turn (after 20 each to
-    warm both): the id_token POST's round trip of each."""
+    warm both): the id_token POST's round trip of each, and our whole launches."""
     launcher, anchor = Launcher(platform, found.base), Launcher(platform, found.bare_base)
     for tool in (launcher, anchor):
         warm = tool.connection()
         for _ in range(20):
             tool.launch(warm, f"warm-{uuid.uuid4().hex}")
     conn, anchor_conn = launcher.connection(), anchor.connection()
-    posts, anchor_posts = [], []
+    posts, anchor_posts, whole = [], [], []
     phases: dict[str, list[float]] = {phase: [] for phase in PHASES}
     for _ in range(launches):
         sub = f"serial-{uuid.uuid4().hex}"
-        launcher.launch(conn, sub)
+        whole.append(launcher.launch(conn, sub))
         posts.append(launcher.post_ms)
         for phase in PHASES:
             phases[phase].append(launcher.phases[phase])
@@ -240,22 +243,21 @@ def compare(platform: LtiPlatform, found: Servers, launches: int = 300) -> Compa
         post - record - commit
         for post, record, commit in zip(posts, phases["record"], phases["commit"], strict=True)
     )
-    return Comparison(statistics.median(posts), statistics.median(anchor_posts), phases, unrecorded)
+    return Comparison(
+        statistics.median(posts), statistics.median(anchor_posts), phases, unrecorded, whole
+    )
 
 
 def run(database: str, seconds: float, clients: int) -> bool:
     keyset = KeySetServer()
     platform = LtiPlatform(rsa_key(), keyset)
     try:
-        with bench_database(database) as url, servers(url, platform, SECRET) as found:
-            launcher = Launcher(platform, found.base)
-            # Latency: one client, one launch at a time, ours and the bare tool's in turn; and
-            # the whole launch (login + POST) of ours, serially.
-            conn = launcher.connection()
-            samples = [launcher.launch(conn, f"whole-{i}") for i in range(300)]
-            server_median = statistics.median(s for s, _ in samples)
-            trip_median = statistics.median(t for _, t in samples)
+        with bench_database(database) as url, servers(url, platform) as found:
+            # Latency: one client, one launch at a time, ours and the bare tool's in turn.
             posts = compare(platform, found)
+            server_median = statistics.median(s for s, _ in posts.whole)
+            trip_median = statistics.median(t for _, t in posts.whole)
+            launcher = Launcher(platform, found.base)
 
             # Throughput: several clients for a fixed time.
             done = 0
@@ -296,16 +298,17 @@ def run(database: str, seconds: float, clients: int) -> bool:
     return ok
 
 
-def print_comparison(posts: Comparison, label: str = "launch POST") -> None:
+def print_comparison(posts: Comparison) -> None:
     """The figures of a `compare`: round trips, their ratio (target 1.0x), our phases, and the
     ratio of ours less its record and commit phases."""
-    figure(f"{label} round trip, median (ours)", f"{posts.ours:.2f} ms", "-")
-    figure(f"{label} round trip, median (bare pylti1p3)", f"{posts.bare:.2f} ms", "-")
-    figure(f"{label}, ours / bare pylti1p3", f"{posts.ratio:.2f}x", f"<= {TARGET_POST_RATIO:.1f}x")
+    figure("launch POST round trip, median (ours)", f"{posts.ours:.2f} ms", "-")
+    figure("launch POST round trip, median (bare pylti1p3)", f"{posts.bare:.2f} ms", "-")
+    target = f"<= {TARGET_POST_RATIO:.1f}x"
+    figure("launch POST, ours / bare pylti1p3", f"{posts.ratio:.2f}x", target)
     shown = ", ".join(f"{p} {statistics.median(posts.phases[p]):.2f}" for p in PHASES)
-    figure(f"{label} Server-Timing phases, median ms", shown, "-")
+    figure("launch POST Server-Timing phases, median ms", shown, "-")
     shown = f"{posts.unrecorded / posts.bare:.2f}x"
-    figure(f"{label} less record + commit, ours / bare", shown, "-")
+    figure("launch POST less record + commit, ours / bare", shown, "-")
 
 
 def main() -> None:

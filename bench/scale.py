@@ -445,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seeded = seed(url, scale, platform, args.judgements if scale else 0)
                 seeded_s = time.perf_counter() - started
                 found = measure(url, seeded, args.runs)
-                with launches.servers(url, platform, SECRET) as served:
+                with launches.servers(url, platform) as served:
                     posts = launches.compare(platform, served)
                 found["launch_ratio"] = posts.ratio
                 found["launch_record"] = statistics.median(posts.phases["record"])
